@@ -1,0 +1,103 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
+import type { Cluster, ListenError } from './primary/cluster.js';
+import { createCluster } from './start.js';
+import { currentWorker } from './worker/start.js';
+
+export type Role = 'primary' | 'worker' | 'in-process';
+export type ListenCallback = (error?: Error) => void;
+export type ListenArgs = [port?: number | string | object, host?: string | ListenCallback, ...rest: unknown[]];
+
+/** What `listen()` returns in every role, so the same script runs as primary and worker. */
+export interface ClusterizedServer {
+  readonly role: Role;
+  /** The HTTP server serving the app: in a worker or in-process, once created. */
+  readonly server: http.Server | undefined;
+  /** The cluster, in the primary. */
+  readonly cluster: Cluster | undefined;
+  /** Resolves with the address once serving (in the primary: every worker ready). */
+  readonly ready: Promise<AddressInfo | string>;
+  address(): AddressInfo | string | null;
+  /** Stops serving: drains the cluster in the primary, closes the server elsewhere. */
+  close(): Promise<void>;
+}
+
+/** The role of this process: a clusterize worker, in-process (workers: 0), or the primary. */
+export function roleFor(options: ClusterOptions): Role {
+  if (currentWorker() !== undefined) return 'worker';
+  return resolveWorkerCount(options.workers, { allowZero: true }) === 0 ? 'in-process' : 'primary';
+}
+
+/**
+ * The shared body of the framework adapters: in a worker (or in-process) `listen` serves
+ * the server `create` builds; in the primary it starts the cluster and never builds it,
+ * so no route, middleware or hook of the app runs there. Listen errors reach the callback,
+ * as in Express 5.
+ */
+export function clusterizeServer(create: () => http.Server | Promise<http.Server>, options: ClusterOptions = {}) {
+  resolveOptions(options, { allowZeroWorkers: true });
+  return {
+    listen(...args: ListenArgs): ClusterizedServer {
+      const callback = typeof args.at(-1) === 'function' ? args.pop() as ListenCallback : undefined;
+      const role = roleFor(options);
+      return role === 'primary' ? servePrimary(options, callback) : serveHere(role, create, args, callback);
+    },
+  };
+}
+
+function serveHere(role: Role, create: () => http.Server | Promise<http.Server>, args: unknown[], callback?: ListenCallback): ClusterizedServer {
+  let server: http.Server | undefined;
+  const ready = (async () => {
+    server = await create();
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(...(args as []), () => {
+        server!.off('error', reject);
+        resolve();
+      });
+    });
+    return server.address()!;
+  })();
+  if (callback !== undefined) ready.then(() => callback(), (error: Error) => callback(error));
+  return {
+    role,
+    get server() { return server; },
+    cluster: undefined,
+    ready,
+    address: () => server?.address() ?? null,
+    close: async () => {
+      if (server?.listening) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+  };
+}
+
+function servePrimary(options: ClusterOptions, callback?: ListenCallback): ClusterizedServer {
+  const cluster = createCluster(options);
+  const ready = new Promise<AddressInfo | string>((resolve, reject) => {
+    cluster.once('listenError', (_worker, error) => reject(listenError(error)));
+    cluster.start().then(() => resolve(cluster.address() as AddressInfo | string), reject);
+  });
+  if (callback !== undefined) ready.then(() => callback(), (error: Error) => callback(error));
+  else {
+    ready.catch((error: Error) => {
+      // As a lone `server.listen()` would crash on an unhandled 'error': say why, exit 1.
+      cluster.options.log(`clusterize: ${error.message}; stopping`);
+      void cluster.shutdown().then(() => process.exit(1));
+    });
+  }
+  return {
+    role: 'primary',
+    server: undefined,
+    cluster,
+    ready,
+    address: () => cluster.address() as AddressInfo | string | null,
+    close: () => cluster.shutdown(),
+  };
+}
+
+function listenError({ code, address, port }: ListenError): Error {
+  const where = port === -1 ? String(address) : `${address ?? '*'}:${port}`;
+  return Object.assign(new Error(`listen ${code}: ${where}`), { code, syscall: 'listen', address, port });
+}
+

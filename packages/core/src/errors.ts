@@ -1,0 +1,43 @@
+/**
+ * Every error clusterize raises for something a user can get wrong has a code
+ * listed here, and every code is documented in docs/errors.md (a test checks).
+ */
+const messages = {
+  ERR_CLUSTERIZE_INVALID_OPTION: 'Invalid option',
+  ERR_CLUSTERIZE_UNKNOWN_OPTION: 'Unknown option',
+  ERR_CLUSTERIZE_INVALID_WORKERS: 'Invalid worker count',
+  ERR_CLUSTERIZE_UNKNOWN_POLICY: 'Unknown dispatch policy',
+  ERR_CLUSTERIZE_POLICY_UNSUPPORTED: 'Dispatch policy not supported here',
+  ERR_CLUSTERIZE_SCRIPT_NOT_FOUND: 'Script not found',
+  ERR_CLUSTERIZE_MISSING_SCRIPT: 'No script given',
+  ERR_CLUSTERIZE_ALREADY_STARTED: 'Cluster already started',
+  ERR_CLUSTERIZE_NOT_A_WORKER: 'Not a clusterize worker',
+  ERR_CLUSTERIZE_NOT_RUNNING: 'Cluster not running',
+  ERR_CLUSTERIZE_INVALID_APP: 'Not an app of the expected framework',
+  ERR_CLUSTERIZE_RELOAD_FAILED: 'Reload failed',
+} as const;
+
+export type ErrorCode = keyof typeof messages;
+
+export const errorCodes = Object.keys(messages) as ErrorCode[];
+
+type Base = typeof Error | typeof TypeError | typeof RangeError;
+
+export interface ClusterizeError extends Error {
+  readonly code: ErrorCode;
+}
+
+function make(base: Base, code: ErrorCode, detail: string, cause?: unknown): ClusterizeError {
+  const error = new base(`${messages[code]}: ${detail}`, cause === undefined ? undefined : { cause });
+  Object.defineProperty(error, 'code', { value: code, enumerable: true });
+  return error as ClusterizeError;
+}
+
+export const clusterizeError = (code: ErrorCode, detail: string, cause?: unknown) => make(Error, code, detail, cause);
+export const clusterizeTypeError = (code: ErrorCode, detail: string) => make(TypeError, code, detail);
+export const clusterizeRangeError = (code: ErrorCode, detail: string) => make(RangeError, code, detail);
+
+export function isClusterizeError(error: unknown): error is ClusterizeError {
+  const code: unknown = error instanceof Error ? (error as Partial<ClusterizeError>).code : undefined;
+  return typeof code === 'string' && code.startsWith('ERR_CLUSTERIZE_');
+}

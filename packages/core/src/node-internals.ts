@@ -1,0 +1,88 @@
+/**
+ * The few Node.js internals clusterize builds on, typed in one place. Each is the seam
+ * Node's own cluster module uses, unchanged from Node 0.12 through 26:
+ *
+ * - `lib/net.js` `listenInCluster` sends a non-exclusive `listen()` to `cluster._getServer`
+ *   whenever `cluster.isPrimary` is false. Workers set both, so every listen form (port,
+ *   host, options, IPv6, pipe, port 0) is parsed by Node itself and reaches us as a query,
+ *   and bind errors come back through Node's own error path with the real code.
+ * - `net._createServerHandle` binds a socket without listening, so the primary can own a
+ *   port without accepting on it.
+ * - A server adopts whatever `_handle` it is given: it sets `onconnection`, calls
+ *   `listen(backlog)` and later `close()`, and reads the address with `getsockname()`.
+ */
+import cluster from 'node:cluster';
+import net from 'node:net';
+
+export interface RawHandle {
+  close(callback?: () => void): void;
+  ref?(): void;
+  unref?(): void;
+}
+
+/** A client connection's raw TCP or pipe handle (no net.Socket around it yet). */
+export type ClientHandle = RawHandle;
+
+export type OnConnection = (this: ListenHandle, status: number, client?: ClientHandle) => void;
+
+export interface ListenHandle extends RawHandle {
+  onconnection: OnConnection | null;
+  listen(backlog: number): number;
+  getsockname?(out: Record<string, unknown>): number;
+}
+
+/** What `lib/net.js` sends to `cluster._getServer` for one listen() call. */
+export interface ServerQuery {
+  address: string | null;
+  port: number;
+  addressType: number | null;
+  fd?: number | null;
+  flags?: number;
+  backlog?: number;
+  readableAll?: boolean;
+  writableAll?: boolean;
+}
+
+export type GetServerCallback = (errno: number, handle: ListenHandle | null) => void;
+type GetServer = (server: net.Server, query: ServerQuery, callback: GetServerCallback) => void;
+
+interface ClusterSeam {
+  isPrimary: boolean;
+  isMaster: boolean;
+  _getServer: GetServer;
+}
+
+/** Routes every non-exclusive listen() of this process to `getServer`. */
+export function routeListenCalls(getServer: GetServer): void {
+  const seam = cluster as unknown as ClusterSeam;
+  seam.isPrimary = false;
+  seam.isMaster = false;
+  seam._getServer = getServer;
+}
+
+type CreateServerHandle = (
+  address: string | null, port: number, addressType: number | null, fd: number | null | undefined, flags?: number,
+) => ListenHandle | number;
+
+/** Binds (without listening) and returns the handle, or a negative errno. */
+export function bindHandle(query: ServerQuery, flags = query.flags ?? 0): ListenHandle | number {
+  const create = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
+  return create(query.address, query.port, query.addressType, query.fd, flags);
+}
+
+/** libuv's `UV_TCP_REUSEPORT` bind flag (uv.h `uv_tcp_flags`), what `listen({ reusePort })` sets. */
+export const UV_TCP_REUSEPORT = 2;
+
+/** Node's private slot where a server keeps its listening handle. */
+export function serverHandle(server: net.Server): ListenHandle | null {
+  return (server as unknown as { _handle: ListenHandle | null })._handle;
+}
+
+export function sockname(handle: ListenHandle): { address: string; family: string; port: number } | undefined {
+  if (typeof handle.getsockname !== 'function') return undefined;
+  const out: Record<string, unknown> = {};
+  return handle.getsockname(out) === 0 ? out as { address: string; family: string; port: number } : undefined;
+}
+
+/** libuv's UV_EADDRINUSE etc. are negative errnos; Node turns them into `err.code`. */
+export const UV_EINVAL = -22;

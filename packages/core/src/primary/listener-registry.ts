@@ -1,0 +1,110 @@
+import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
+import type { ListenQuery, Sockname } from '../protocol.js';
+import { ForwardingListener } from './forwarding-listener.js';
+import type { Listener } from './listener.js';
+import type { Policy } from './policies/index.js';
+import { roundRobin } from './policies/round-robin.js';
+import { ReusePortListener, SharedListener } from './shared-listener.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export type Acquired = { errno: 0; listener: Listener } | { errno: number; listener?: undefined };
+
+// libuv's pipe modes for fchmod (uv.h UV_READABLE / UV_WRITABLE).
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
+
+/** Same address, port, family and fd: the same listener, bound once (Node's cluster key). */
+export function listenerKey(query: ListenQuery): string {
+  const base = `${query.address}:${query.port}:${query.addressType}:${query.fd ?? ''}`;
+  return query.port === 0 ? `${base}:${query.index}` : base;
+}
+
+/** Binds each requested port once in the primary and keeps who uses it. */
+export class ListenerRegistry {
+  private readonly listeners = new Map<string, Listener>();
+
+  constructor(private readonly policy: Policy) {}
+
+  get(key: string): Listener | undefined {
+    return this.listeners.get(key);
+  }
+
+  all(): IterableIterator<Listener> {
+    return this.listeners.values();
+  }
+
+  acquire(worker: WorkerProcess, query: ListenQuery): Acquired {
+    const key = listenerKey(query);
+    let listener = this.listeners.get(key);
+    if (listener === undefined) {
+      const created = this.create(key, query);
+      if (typeof created === 'number') return { errno: created };
+      listener = created;
+      this.listeners.set(key, listener);
+    }
+    listener.registered.add(worker);
+    worker.keys.add(key);
+    return { errno: 0, listener };
+  }
+
+  /** The worker's server closed: unregister it, and close the port when nobody uses it. */
+  release(worker: WorkerProcess, key: string): void {
+    const listener = this.listeners.get(key);
+    worker.keys.delete(key);
+    if (listener === undefined || !listener.registered.delete(worker)) return;
+    listener.unroute(worker);
+    if (listener.registered.size === 0) {
+      this.listeners.delete(key);
+      listener.close();
+    }
+  }
+
+  /** The worker exited: it is no one's target, but the ports stay for its replacement. */
+  forget(worker: WorkerProcess): void {
+    for (const key of worker.keys) {
+      const listener = this.listeners.get(key);
+      listener?.registered.delete(worker);
+      listener?.unroute(worker);
+    }
+    worker.keys.clear();
+  }
+
+  closeAll(): void {
+    for (const listener of this.listeners.values()) listener.close();
+    this.listeners.clear();
+  }
+
+  private create(key: string, query: ListenQuery): Listener | number {
+    const selfBound = this.policy.transport === 'self' && query.port >= 0;
+    const handle = bindHandle(query, (query.flags ?? 0) | (selfBound ? UV_TCP_REUSEPORT : 0));
+    if (typeof handle === 'number') return handle;
+    const errno = chmodPipe(handle, query);
+    if (errno !== 0) {
+      handle.close();
+      return errno;
+    }
+    const name = (sockname(handle) ?? null) as Sockname | null;
+    const backlog = query.backlog ?? 511;
+    const listener = this.build(key, handle, name, backlog, selfBound);
+    const started = listener.start();
+    if (started !== 0) {
+      handle.close();
+      return started;
+    }
+    return listener;
+  }
+
+  private build(key: string, handle: ListenHandle, name: Sockname | null, backlog: number, selfBound: boolean): Listener {
+    if (selfBound) return new ReusePortListener(key, handle, name, backlog);
+    if (this.policy.transport === 'shared') return new SharedListener(key, handle, name, backlog);
+    // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
+    const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
+    return new ForwardingListener(key, handle, name, backlog, balancer);
+  }
+}
+
+function chmodPipe(handle: ListenHandle, query: ListenQuery): number {
+  const mode = (query.readableAll === true ? UV_READABLE : 0) | (query.writableAll === true ? UV_WRITABLE : 0);
+  if (mode === 0) return 0;
+  return (handle as ListenHandle & { fchmod(mode: number): number }).fchmod(mode);
+}

@@ -1,0 +1,35 @@
+import type { Readable, Writable } from 'node:stream';
+
+const KEEP_LINES = 20;
+const KEEP_LINE_CHARS = 500;
+
+/**
+ * Passes a worker's output through to the primary's and keeps its last lines, so a worker
+ * that fails at start-up can be reported with what it printed.
+ */
+export class OutputTail {
+  private readonly lines: string[] = [];
+  private partial = '';
+
+  pipe(from: Readable | null, to: Writable): void {
+    if (from === null) return;
+    from.on('data', (chunk: Buffer) => {
+      to.write(chunk);
+      this.record(chunk.toString('utf8'));
+    });
+  }
+
+  last(count = KEEP_LINES): string[] {
+    const all = this.partial === '' ? this.lines : [...this.lines, this.partial];
+    return all.slice(-count);
+  }
+
+  private record(text: string): void {
+    const parts = (this.partial + text).split('\n');
+    this.partial = (parts.pop() ?? '').slice(0, KEEP_LINE_CHARS);
+    for (const line of parts) {
+      this.lines.push(line.slice(0, KEEP_LINE_CHARS));
+      if (this.lines.length > KEEP_LINES) this.lines.shift();
+    }
+  }
+}

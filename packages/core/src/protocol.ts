@@ -1,0 +1,97 @@
+/**
+ * The IPC protocol between the primary and its workers.
+ *
+ * Every message carries `cmd: NAMESPACE`. child_process delivers messages whose `cmd`
+ * starts with `NODE_` as 'internalMessage' instead of 'message', so the application's own
+ * `process.on('message')` and `worker.on('message')` never see ours, and theirs never
+ * reach our handler table. Worker messages also carry the worker's secret token, so an
+ * application that imitates our messages is ignored.
+ */
+import type { ServerQuery } from './node-internals.js';
+
+export const NAMESPACE = 'NODE_CLUSTERIZE';
+
+export type Transport = 'forward' | 'shared' | 'self';
+
+/** A listen() call as the worker asks for it: Node's query plus which port-0 server it is. */
+export interface ListenQuery extends ServerQuery {
+  /** For port 0: the n-th such listen() of this worker, so each gets its own shared port. */
+  index: number;
+}
+
+export interface Sockname {
+  address: string;
+  family: string;
+  port: number;
+}
+
+export type WorkerMessage =
+  | { act: 'hello'; pid: number }
+  | { act: 'listen'; seq: number; query: ListenQuery }
+  | { act: 'unlisten'; key: string }
+  | { act: 'ready' }
+  | { act: 'acks'; accepted: number[]; refused: number[]; connections: number }
+  | { act: 'draining' };
+
+export type PrimaryMessage =
+  | { act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null }
+  | { act: 'accept'; key: string }
+  | { act: 'pause'; key: string }
+  | { act: 'conn'; key: string; id: number }
+  | { act: 'drain'; timeout: number };
+
+export type Envelope<M> = M & { cmd: typeof NAMESPACE };
+export type SignedWorkerMessage = Envelope<WorkerMessage> & { token: string };
+
+export type Act<M extends { act: string }> = M['act'];
+export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, { act: A }>;
+
+type Check = (message: Record<string, unknown>) => boolean;
+
+const isInt = (value: unknown, least = 0): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= least;
+const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
+const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
+
+function isQuery(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const q = value as Record<string, unknown>;
+  return (q.address === null || isString(q.address))
+    && (isInt(q.port) || q.port === -1) && q.port as number <= 65_535
+    && (q.addressType === null || q.addressType === 4 || q.addressType === 6 || q.addressType === -1)
+    && (q.fd === undefined || q.fd === null || isInt(q.fd, -1))
+    && (q.flags === undefined || isInt(q.flags))
+    && (q.backlog === undefined || q.backlog === null || isInt(q.backlog))
+    && isInt(q.index);
+}
+
+/** Shape checks for what workers send: anything else is dropped with a warning. */
+const workerChecks: Record<Act<WorkerMessage>, Check> = {
+  hello: (m) => isInt(m.pid, 1),
+  listen: (m) => isInt(m.seq) && isQuery(m.query),
+  unlisten: (m) => isString(m.key),
+  ready: () => true,
+  acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isInt(m.connections),
+  draining: () => true,
+};
+
+export function isOurs(message: unknown): message is Record<string, unknown> & { cmd: typeof NAMESPACE } {
+  return message !== null && typeof message === 'object' && (message as { cmd?: unknown }).cmd === NAMESPACE;
+}
+
+export type Verdict = { ok: true; message: WorkerMessage } | { ok: false; reason: string };
+
+/** Checks a message that claims to be ours, from the worker that owns `token`. */
+export function verifyWorkerMessage(message: Record<string, unknown>, token: string): Verdict {
+  if (message.token !== token) return { ok: false, reason: 'wrong or missing token' };
+  const act = message.act;
+  if (typeof act !== 'string' || !Object.hasOwn(workerChecks, act)) {
+    return { ok: false, reason: `unknown act ${JSON.stringify(act)?.slice(0, 40)}` };
+  }
+  if (!workerChecks[act as Act<WorkerMessage>](message)) return { ok: false, reason: `malformed '${act}'` };
+  return { ok: true, message: message as unknown as WorkerMessage };
+}
+
+export function envelope<M extends { act: string }>(message: M): Envelope<M> {
+  return { cmd: NAMESPACE, ...message };
+}

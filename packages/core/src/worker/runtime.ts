@@ -1,0 +1,242 @@
+import { EventEmitter } from 'node:events';
+import { getSystemErrorName } from 'node:util';
+import type net from 'node:net';
+import { bindHandle, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
+import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Transport, type WorkerMessage } from '../protocol.js';
+import { drainServer, openConnections, track } from './drain.js';
+import { ProxyHandle } from './proxy-handle.js';
+
+interface Registration {
+  server: net.Server;
+  query: ServerQuery;
+  proxy: ProxyHandle;
+  transport: Transport;
+}
+
+interface PendingListen {
+  server: net.Server;
+  query: ServerQuery;
+  callback: GetServerCallback;
+}
+
+type Handlers = { [A in Act<PrimaryMessage>]: (message: MessageOf<PrimaryMessage, A>, handle: unknown) => void };
+
+export interface WorkerEvents {
+  /** The worker stops getting connections and is finishing its requests: close long-lived ones. */
+  drain: [];
+}
+
+const LOAD_REPORT_MS = 5;
+
+/**
+ * The worker side: routes this process's listen() calls to the primary, adopts the
+ * connections or sockets the primary gives, reports readiness and load, and drains.
+ */
+export class WorkerRuntime extends EventEmitter<WorkerEvents> {
+  private seq = 0;
+  private readonly pendingListens = new Map<number, PendingListen>();
+  private readonly registrations = new Map<string, Registration>();
+  private readonly portZeroListens = new Map<string, number>();
+  private readonly readinessHolds: Promise<unknown>[] = [];
+  private readonly shutdownHooks: (() => unknown)[] = [];
+  private readyScheduled = false;
+  private draining = false;
+  private accepted: number[] = [];
+  private refused: number[] = [];
+  private reportScheduled = false;
+  private loadTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly id: number,
+    private readonly token: string,
+    private readonly shutdownTimeout: number,
+  ) {
+    super();
+  }
+
+  start(): void {
+    routeListenCalls((server, query, callback) => this.listen(server, query, callback));
+    process.on('internalMessage', (message: unknown, handle: unknown) => {
+      if (isOurs(message)) this.receive(message as unknown as PrimaryMessage, handle);
+    });
+    // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
+    process.on('SIGINT', () => {});
+    process.on('SIGTERM', () => void this.drain(this.shutdownTimeout));
+    process.on('disconnect', () => void this.drain(this.shutdownTimeout));
+    this.send({ act: 'hello', pid: process.pid });
+  }
+
+  /** Holds readiness back until `work` settles (start-up work such as connecting a database). */
+  waitFor(work: Promise<unknown>): void {
+    this.readinessHolds.push(work);
+  }
+
+  /** Runs before the worker exits after a drain (framework close hooks). */
+  beforeExit(hook: () => unknown): void {
+    this.shutdownHooks.push(hook);
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Stops accepting, finishes in-flight requests (up to `timeout` ms) and exits. */
+  async drain(timeout: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const deadline = Date.now() + timeout;
+    this.send({ act: 'draining' });
+    for (const { proxy } of this.registrations.values()) proxy.detach();
+    this.emit('drain');
+    await Promise.allSettled(this.shutdownHooks.map((hook) => hook()));
+    await Promise.allSettled([...this.registrations.values()].map(({ server }) => drainServer(server, deadline)));
+    process.exit(0);
+  }
+
+  private send(message: WorkerMessage): void {
+    if (process.connected) process.send!({ ...envelope(message), token: this.token }, undefined, undefined, ignoreError);
+  }
+
+  private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
+    const seq = ++this.seq;
+    this.pendingListens.set(seq, { server, query, callback });
+    const family = `${query.address}:${query.addressType}`;
+    const index = query.port === 0 ? this.portZeroListens.get(family) ?? 0 : 0;
+    if (query.port === 0) this.portZeroListens.set(family, index + 1);
+    this.send({ act: 'listen', seq, query: { ...plainQuery(query), index } });
+  }
+
+  private receive(message: PrimaryMessage, handle: unknown): void {
+    const handler = this.handlers[message.act] as ((m: PrimaryMessage, h: unknown) => void) | undefined;
+    handler?.(message, handle);
+  }
+
+  private readonly handlers: Handlers = {
+    listening: ({ seq, errno, key, transport, sockname }) => {
+      const pending = this.pendingListens.get(seq);
+      if (pending === undefined) return;
+      this.pendingListens.delete(seq);
+      if (errno !== 0) {
+        pending.callback(errno, null);
+        return;
+      }
+      const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
+      this.registrations.set(key, { server: pending.server, query: pending.query, proxy, transport });
+      track(pending.server);
+      if (transport === 'forward') pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
+      pending.callback(0, proxy);
+      this.scheduleReady();
+    },
+    accept: ({ key }, handle) => {
+      const registration = this.registrations.get(key);
+      if (registration === undefined || this.draining) {
+        (handle as ListenHandle | undefined)?.close();
+        return;
+      }
+      const source = handle as ListenHandle | undefined ?? this.bindOwnSocket(registration);
+      if (typeof source === 'number') return void registration.server.emit('error', bindError(source, registration.query));
+      const errno = registration.proxy.attach(source, registration.query.backlog ?? 511);
+      if (errno !== 0) registration.server.emit('error', bindError(errno, registration.query));
+    },
+    pause: ({ key }) => this.registrations.get(key)?.proxy.detach(),
+    conn: ({ key, id }, handle) => {
+      const client = handle as ClientHandle | undefined;
+      const registration = this.registrations.get(key);
+      if (client === undefined) {
+        // The client went away while the connection was in flight: nothing to serve.
+        this.accepted.push(id);
+      } else if (registration === undefined || this.draining) {
+        // Draining: the primary hands it to a worker that is not.
+        client.close();
+        this.refused.push(id);
+      } else {
+        this.accepted.push(id);
+        registration.proxy.deliver(client);
+      }
+      this.scheduleReport();
+    },
+    drain: ({ timeout }) => void this.drain(timeout),
+  };
+
+  private bindOwnSocket(registration: Registration): ListenHandle | number {
+    const port = Number(registration.proxy.getsockname === undefined ? registration.query.port : portOf(registration.proxy));
+    return bindHandle({ ...registration.query, port }, (registration.query.flags ?? 0) | UV_TCP_REUSEPORT);
+  }
+
+  private unregister(proxy: ProxyHandle): void {
+    this.registrations.delete(proxy.key);
+    // A drain already told the primary; a server closed by the app unregisters here.
+    if (!this.draining) this.send({ act: 'unlisten', key: proxy.key });
+  }
+
+  /** Ready once listening and every readiness hold has settled (a failed hold is fatal). */
+  private scheduleReady(): void {
+    if (this.readyScheduled) return;
+    this.readyScheduled = true;
+    setImmediate(async () => {
+      const results = await Promise.allSettled(this.readinessHolds);
+      const failure = results.find((result) => result.status === 'rejected');
+      if (failure !== undefined) {
+        process.stderr.write(`clusterize: worker ${this.id} start-up failed: ${(failure.reason as Error)?.stack ?? failure.reason}\n`);
+        process.exit(1);
+      }
+      this.send({ act: 'ready' });
+    });
+  }
+
+  private openConnections(): number {
+    let total = 0;
+    for (const { server } of this.registrations.values()) total += openConnections(server);
+    return total;
+  }
+
+  /** Acknowledgements go out in one message per tick of hand-offs, with the current load. */
+  private scheduleReport(): void {
+    if (this.reportScheduled) return;
+    this.reportScheduled = true;
+    queueMicrotask(() => this.report());
+  }
+
+  private scheduleLoadReport(): void {
+    this.loadTimer ??= setTimeout(() => this.report(), LOAD_REPORT_MS).unref();
+  }
+
+  private report(): void {
+    this.reportScheduled = false;
+    if (this.loadTimer !== null) clearTimeout(this.loadTimer);
+    this.loadTimer = null;
+    const { accepted, refused } = this;
+    this.accepted = [];
+    this.refused = [];
+    this.send({ act: 'acks', accepted, refused, connections: this.openConnections() });
+  }
+}
+
+/** Node fills a query loosely (backlog may be `false`, fd `undefined`): send only clean values. */
+function plainQuery(query: ServerQuery): ServerQuery {
+  const positive = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined);
+  return {
+    address: query.address ?? null,
+    port: query.port,
+    addressType: query.addressType ?? null,
+    fd: typeof query.fd === 'number' && query.fd >= 0 ? query.fd : null,
+    flags: positive(query.flags) ?? 0,
+    backlog: positive(query.backlog),
+    readableAll: query.readableAll === true,
+    writableAll: query.writableAll === true,
+  };
+}
+
+function portOf(proxy: ProxyHandle): number {
+  const out: Record<string, unknown> = {};
+  proxy.getsockname?.(out);
+  return out.port as number;
+}
+
+function bindError(errno: number, query: ServerQuery): Error {
+  const code = getSystemErrorName(errno);
+  const error = new Error(`listen ${code}: could not accept on ${query.address ?? '*'}:${query.port}`);
+  return Object.assign(error, { errno, code, syscall: 'listen', address: query.address, port: query.port });
+}
+
+function ignoreError(): void {}
