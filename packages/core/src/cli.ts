@@ -9,26 +9,35 @@ import { createCluster } from './start.js';
 const USAGE = `Usage: clusterize [options] <script> [args...]
 
 Runs <script> in N worker processes that share its ports.
+SIGTERM/SIGINT drain and exit 0 (twice: stop at once); SIGHUP reloads the workers one by one.
 
 Options:
   -w, --workers N|auto      worker processes (default: auto, the CPUs this process may use)
   -p, --policy NAME         how connections reach workers: ${policyNames.join(', ')}
   --shutdown-timeout MS     time to finish in-flight requests on SIGTERM (default 10000)
-  --ready-timeout MS        time a new worker gets to start listening (default 30000)
+  --ready-timeout MS        time a new worker gets to become ready (default 30000)
+  --heartbeat-timeout MS    replace a worker whose event loop is stuck this long (default 30000, 0 off)
+  --max-memory MB           replace (drain) a worker above this resident memory (default 0, off)
+  --max-age MS              replace (drain) a worker after this long, +-10% jitter (default 0, off)
+  --max-surge N             new workers started at a time during a reload (default 1)
   -h, --help                show this help
   -v, --version             show the version
 `;
 
-type Flag = 'workers' | 'policy' | 'shutdownTimeout' | 'readyTimeout';
+type Flag = 'workers' | 'policy' | 'shutdownTimeout' | 'readyTimeout' | 'heartbeatTimeout' | 'maxMemory' | 'maxAge' | 'maxSurge';
 const flags: Record<string, Flag> = {
   '-w': 'workers', '--workers': 'workers',
   '-p': 'policy', '--policy': 'policy',
   '--shutdown-timeout': 'shutdownTimeout',
   '--ready-timeout': 'readyTimeout',
+  '--heartbeat-timeout': 'heartbeatTimeout',
+  '--max-memory': 'maxMemory',
+  '--max-age': 'maxAge',
+  '--max-surge': 'maxSurge',
 };
 
-function milliseconds(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${flag} takes a whole number of milliseconds, got '${text}'`);
+function wholeNumber(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${flag} takes a whole number, got '${text}'`);
   return Number(text);
 }
 
@@ -50,7 +59,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     if (value === undefined || value === '') throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} needs a value`);
     if (flag === 'workers') options.workers = parseWorkersArgument(value);
     else if (flag === 'policy') options.policy = value as ClusterOptions['policy'];
-    else options[flag] = milliseconds(value, name);
+    else options[flag] = wholeNumber(value, name);
   }
   const script = argv[i];
   if (script === undefined) throw clusterizeError('ERR_CLUSTERIZE_MISSING_SCRIPT', 'name the server script to run (clusterize [options] <script> [args...])');

@@ -25,8 +25,16 @@ export interface ClusterOptions {
   env?: Readonly<Record<string, string>>;
   /** Where the cluster's own log lines go. Default: standard error. */
   log?: (line: string) => void;
-  /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once). Default true. */
+  /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on SIGHUP. Default true. */
   signals?: boolean;
+  /** A worker whose event loop does not answer a heartbeat for this long is replaced; 0 turns it off. Default 30000. */
+  heartbeatTimeout?: number;
+  /** A worker whose resident memory exceeds this many megabytes is replaced (drained); 0 turns it off. Default 0. */
+  maxMemory?: number;
+  /** A worker older than this many milliseconds (with +-10% jitter) is replaced (drained); 0 turns it off. Default 0. */
+  maxAge?: number;
+  /** New workers started at a time during a rolling reload. Default 1. */
+  maxSurge?: number;
 }
 
 export interface ResolvedOptions {
@@ -42,11 +50,15 @@ export interface ResolvedOptions {
   env: Readonly<Record<string, string>>;
   log: (line: string) => void;
   signals: boolean;
+  heartbeatTimeout: number;
+  maxMemory: number;
+  maxAge: number;
+  maxSurge: number;
 }
 
 const optionNames = new Set<keyof ClusterOptions>([
   'workers', 'policy', 'shutdownTimeout', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
-  'script', 'args', 'execArgv', 'env', 'log', 'signals',
+  'script', 'args', 'execArgv', 'env', 'log', 'signals', 'heartbeatTimeout', 'maxMemory', 'maxAge', 'maxSurge',
 ]);
 
 /** Environment variable that overrides `workers`; `0` serves in-process (plugins only). */
@@ -78,14 +90,18 @@ export function parseWorkersArgument(text: string): number | 'auto' {
   return parseWorkerCount(text, '--workers');
 }
 
-function duration(options: ClusterOptions, name: keyof ClusterOptions, fallback: number, least = 0): number {
+const units: Partial<Record<keyof ClusterOptions, string>> = { maxMemory: 'megabytes', maxSurge: 'workers' };
+
+/** A whole number option (milliseconds unless `units` says otherwise). */
+function wholeNumber(options: ClusterOptions, name: keyof ClusterOptions, fallback: number, least = 0): number {
   const value = options[name];
+  const unit = units[name] ?? 'milliseconds';
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} must be a number of milliseconds, got ${describe(value)}`);
+    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} must be a number of ${unit}, got ${describe(value)}`);
   }
   if (!Number.isInteger(value) || value < least) {
-    throw clusterizeRangeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} must be a whole number of milliseconds >= ${least}, got ${value}`);
+    throw clusterizeRangeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} must be a whole number of ${unit} >= ${least}, got ${value}`);
   }
   return value;
 }
@@ -131,20 +147,24 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
   if (options.signals !== undefined && typeof options.signals !== 'boolean') {
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `signals must be true or false, got ${describe(options.signals)}`);
   }
-  const restartDelay = duration(options, 'restartDelay', 100, 1);
+  const restartDelay = wholeNumber(options, 'restartDelay', 100, 1);
   return {
     workers: resolveWorkerCount(options.workers, { allowZero: allowZeroWorkers }),
     policy: resolvePolicy(options.policy),
-    shutdownTimeout: duration(options, 'shutdownTimeout', 10_000),
-    readyTimeout: duration(options, 'readyTimeout', 30_000, 1),
+    shutdownTimeout: wholeNumber(options, 'shutdownTimeout', 10_000),
+    readyTimeout: wholeNumber(options, 'readyTimeout', 30_000, 1),
     restartDelay,
-    maxRestartDelay: Math.max(restartDelay, duration(options, 'maxRestartDelay', 30_000, 1)),
+    maxRestartDelay: Math.max(restartDelay, wholeNumber(options, 'maxRestartDelay', 30_000, 1)),
     script,
     args: stringList(options, 'args', process.argv.slice(2)),
     execArgv: stringList(options, 'execArgv', process.execArgv),
     env,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
     signals: options.signals ?? true,
+    heartbeatTimeout: wholeNumber(options, 'heartbeatTimeout', 30_000),
+    maxMemory: wholeNumber(options, 'maxMemory', 0),
+    maxAge: wholeNumber(options, 'maxAge', 0),
+    maxSurge: wholeNumber(options, 'maxSurge', 1, 1),
   };
 }
 

@@ -31,14 +31,23 @@ export type WorkerMessage =
   | { act: 'unlisten'; key: string }
   | { act: 'ready' }
   | { act: 'acks'; accepted: number[]; refused: number[]; connections: number }
-  | { act: 'draining' };
+  | { act: 'draining' }
+  | { act: 'pong'; seq: number; rss: number; delay: LoopDelay };
 
 export type PrimaryMessage =
   | { act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null }
   | { act: 'accept'; key: string }
   | { act: 'pause'; key: string }
   | { act: 'conn'; key: string; id: number }
-  | { act: 'drain'; timeout: number };
+  | { act: 'drain'; timeout: number }
+  | { act: 'ping'; seq: number };
+
+/** Event-loop delay over the last heartbeat interval, in milliseconds. */
+export interface LoopDelay {
+  mean: number;
+  p99: number;
+  max: number;
+}
 
 export type Envelope<M> = M & { cmd: typeof NAMESPACE };
 export type SignedWorkerMessage = Envelope<WorkerMessage> & { token: string };
@@ -52,6 +61,14 @@ const isInt = (value: unknown, least = 0): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= least;
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
 const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
+
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+function isDelay(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const d = value as Record<string, unknown>;
+  return isNumber(d.mean) && isNumber(d.p99) && isNumber(d.max);
+}
 
 function isQuery(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
@@ -73,6 +90,7 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   ready: () => true,
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isInt(m.connections),
   draining: () => true,
+  pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay),
 };
 
 export function isOurs(message: unknown): message is Record<string, unknown> & { cmd: typeof NAMESPACE } {

@@ -1,14 +1,15 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { getSystemErrorName } from 'node:util';
 import { EventEmitter } from 'node:events';
-import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type WorkerMessage } from '../protocol.js';
-import { clusterizeError } from '../errors.js';
+import { getSystemErrorName } from 'node:util';
+import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type LoopDelay, type MessageOf, type Sockname, type WorkerMessage } from '../protocol.js';
+import { clusterizeError, clusterizeRangeError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import { workerExecArgv } from './exec-argv.js';
-import { ListenerRegistry } from './listener-registry.js';
 import { ForwardingListener } from './forwarding-listener.js';
+import { HealthMonitor, type RecycleReason } from './health.js';
+import { ListenerRegistry } from './listener-registry.js';
 import { getPolicy, type Policy } from './policies/index.js';
 import { WorkerProcess, type WorkerState } from './worker-process.js';
 
@@ -21,8 +22,18 @@ export interface ClusterWorker {
   readonly readyAt: number | undefined;
   /** Open connections the worker last reported (forwarding policies only). */
   readonly connections: number;
+  /** Resident memory in bytes at the last heartbeat. */
+  readonly rss: number | undefined;
+  /** Event-loop delay over the last heartbeat interval. */
+  readonly loopDelay: LoopDelay | undefined;
   /** Sends an application message; the worker receives it with process.on('message'). */
   send(message: unknown): boolean;
+}
+
+export interface ListenError {
+  code: string;
+  address: string | null;
+  port: number;
 }
 
 export interface ClusterEvents {
@@ -32,14 +43,10 @@ export interface ClusterEvents {
   ready: [worker: ClusterWorker];
   exit: [worker: ClusterWorker, code: number | null, signal: NodeJS.Signals | null];
   message: [worker: ClusterWorker, message: unknown];
-  /** A worker's listen() failed in the primary (EADDRINUSE, EACCES, ...); the worker's server gets the same error. */
+  /** A worker's listen() failed in the primary (EADDRINUSE, EACCES, ...); its server gets the same error. */
   listenError: [worker: ClusterWorker, error: ListenError];
-}
-
-export interface ListenError {
-  code: string;
-  address: string | null;
-  port: number;
+  /** A worker is being replaced because it hung or outgrew maxMemory / maxAge. */
+  recycle: [worker: ClusterWorker, reason: RecycleReason];
 }
 
 type ClusterState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -50,10 +57,12 @@ type Handlers = {
 
 /** Grace after shutdownTimeout for a worker to act on its own timeout before SIGKILL. */
 const KILL_GRACE_MS = 1_000;
+const OUTPUT_LINES_IN_REPORT = 10;
 
 /**
  * The primary: forks workers, binds the ports their servers ask for, routes connections
- * to ready workers, replaces crashed workers with backoff and drives graceful shutdown.
+ * to ready workers, replaces crashed, hung and outgrown workers, reloads and scales
+ * without dropping connections, and drives graceful shutdown.
  */
 export class Cluster extends EventEmitter<ClusterEvents> {
   private state: ClusterState = 'idle';
@@ -61,10 +70,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly policy: Policy;
   private readonly registry: ListenerRegistry;
   private readonly backoff: Backoff;
+  private readonly health: HealthMonitor;
   private readonly restarts = new Set<NodeJS.Timeout>();
   private nextId = 0;
+  private target: number;
   private stopped: Promise<void> | undefined;
-  private firstReady: { promise: Promise<void>; resolve: () => void } | undefined;
+  private reloading: Promise<void> | undefined;
+  private firstReady = Promise.withResolvers<void>();
 
   constructor(readonly options: ResolvedOptions) {
     super();
@@ -72,16 +84,17 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.policy.assertSupported?.();
     this.registry = new ListenerRegistry(this.policy);
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
+    this.health = new HealthMonitor(options, () => this.live(), (worker, reason) => this.recycle(worker, reason));
+    this.target = options.workers;
   }
 
   /** Forks the workers; resolves once every one of them is ready. */
   start(): Promise<void> {
     if (this.state !== 'idle') throw clusterizeError('ERR_CLUSTERIZE_ALREADY_STARTED', 'start() was already called');
     this.state = 'running';
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.firstReady = { promise, resolve };
-    for (let i = 0; i < this.options.workers; i++) this.fork();
-    return promise;
+    for (let i = 0; i < this.target; i++) this.fork();
+    this.health.start();
+    return this.firstReady.promise;
   }
 
   get workers(): ClusterWorker[] {
@@ -103,19 +116,51 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /**
+   * Replaces every worker, `maxSurge` at a time: starts the new one, waits until it is
+   * ready, stops routing to the old one and drains it. If a new worker crashes or is not
+   * ready in time, the reload stops, the old workers keep serving, and the promise rejects
+   * with ERR_CLUSTERIZE_RELOAD_FAILED naming the worker, how it ended and its last output.
+   * Resolves when every old worker has exited.
+   */
+  reload(): Promise<void> {
+    this.assertRunning('reload');
+    this.reloading ??= this.rollingReload().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  /** Runs `count` workers from now on: new ones are started, extra ones drained. */
+  async scale(count: number): Promise<void> {
+    this.assertRunning('scale');
+    if (!Number.isInteger(count) || count < 1 || count > 1024) {
+      throw clusterizeRangeError('ERR_CLUSTERIZE_INVALID_WORKERS', `scale() takes an integer from 1 to 1024, got ${count}`);
+    }
+    this.target = count;
+    const serving = this.live().filter((worker) => worker.state !== 'draining');
+    if (count > serving.length) {
+      const fresh = Array.from({ length: count - serving.length }, () => this.fork());
+      await Promise.all(fresh.map((worker) => this.whenReady(worker)));
+    } else {
+      await Promise.all(serving.slice(count).map((worker) => this.stopWorker(worker)));
+    }
+  }
+
+  /**
    * Stops accepting, lets every worker finish its in-flight requests for up to
    * shutdownTimeout, kills what is left, and resolves when every worker has exited.
    */
   shutdown(): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
     this.state = 'stopping';
+    this.health.stop();
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
     for (const listener of this.registry.all()) listener.close();
-    this.stopped = this.drainAll().then(() => {
+    this.stopped = Promise.all(this.live().map((worker) => this.stopWorker(worker))).then(() => {
       this.registry.closeAll();
       this.state = 'stopped';
-      this.firstReady?.resolve();
+      this.firstReady.resolve();
     });
     return this.stopped;
   }
@@ -123,6 +168,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Kills every worker at once (a second Ctrl-C). */
   kill(): void {
     for (const worker of this.processes.values()) worker.kill('SIGKILL');
+  }
+
+  private assertRunning(what: string): void {
+    if (this.state !== 'running') throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() needs a running cluster; it is ${this.state}`);
   }
 
   private live(): WorkerProcess[] {
@@ -160,7 +209,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (!isOurs(message)) return;
     const verdict = verifyWorkerMessage(message, worker.token);
     if (!verdict.ok) {
-      this.options.log(`clusterize: ignored a message from worker ${worker.id} (pid ${worker.pid}): ${verdict.reason}`)
+      this.options.log(`clusterize: ignored a message from worker ${worker.id} (pid ${worker.pid}): ${verdict.reason}`);
       return;
     }
     try {
@@ -199,10 +248,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       if (worker.state !== 'listening' && worker.state !== 'online') return;
       worker.state = 'ready';
       worker.readyAt = Date.now();
+      worker.lastPong = worker.readyAt;
       clearTimeout(worker.readyTimer);
       for (const key of worker.keys) this.registry.get(key)?.route(worker);
       this.emit('ready', worker);
-      if (this.live().filter((w) => w.state === 'ready').length >= this.options.workers) this.firstReady?.resolve();
+      if (this.live().filter((w) => w.state === 'ready').length >= this.target) this.firstReady.resolve();
     },
     acks: (worker, { accepted, refused, connections }) => {
       worker.connections = connections;
@@ -216,6 +266,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       for (const key of worker.keys) this.registry.get(key)?.flush();
     },
     draining: (worker) => this.beginDrain(worker),
+    pong: (worker, { rss, delay }) => {
+      worker.lastPong = Date.now();
+      worker.rss = rss;
+      worker.loopDelay = delay;
+    },
   };
 
   private redispatch(worker: WorkerProcess, id: number): void {
@@ -234,15 +289,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /** Tells the worker to drain, and kills it if it has not exited by the deadline. */
-  private stopWorker(worker: WorkerProcess): Promise<void> {
+  private stopWorker(worker: WorkerProcess, { graceful = true } = {}): Promise<void> {
     worker.stopRequested = true;
-    const exited = new Promise<void>((resolve) => {
-      if (!worker.alive) resolve();
-      else worker.child.once('exit', () => resolve());
-    });
+    const exited = this.whenExited(worker);
     if (!worker.alive) return exited;
     this.beginDrain(worker);
-    if (!worker.post({ act: 'drain', timeout: this.options.shutdownTimeout })) worker.kill('SIGKILL');
+    if (!graceful || !worker.post({ act: 'drain', timeout: this.options.shutdownTimeout })) {
+      worker.kill('SIGKILL');
+      return exited;
+    }
     const deadline = setTimeout(() => {
       this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${this.options.shutdownTimeout} ms; killing it`);
       worker.kill('SIGKILL');
@@ -250,18 +305,81 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return exited.finally(() => clearTimeout(deadline));
   }
 
-  private async drainAll(): Promise<void> {
-    await Promise.all(this.live().map((worker) => this.stopWorker(worker)));
+  private whenExited(worker: WorkerProcess): Promise<void> {
+    return new Promise((resolve) => {
+      if (!worker.alive) resolve();
+      else worker.child.once('exit', () => resolve());
+    });
+  }
+
+  /** Resolves when the worker is ready; rejects (RELOAD_FAILED) if it ends before. */
+  private whenReady(worker: WorkerProcess): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onReady = (ready: ClusterWorker) => {
+        if (ready !== worker) return;
+        this.off('ready', onReady);
+        resolve();
+      };
+      this.on('ready', onReady);
+      worker.child.once('exit', () => {
+        this.off('ready', onReady);
+        const lines = worker.output.last(OUTPUT_LINES_IN_REPORT);
+        const output = lines.length === 0 ? ' It printed nothing.' : ` Its last output:\n  ${lines.join('\n  ')}`;
+        reject(clusterizeError('ERR_CLUSTERIZE_RELOAD_FAILED',
+          `new worker ${worker.id} (pid ${worker.pid}) ${worker.describeExit()} before it was ready; the old workers keep serving.${output}`));
+      });
+    });
+  }
+
+  private async rollingReload(): Promise<void> {
+    const old = this.live().filter((worker) => worker.state !== 'draining');
+    const draining: Promise<void>[] = [];
+    for (let i = 0; i < old.length; i += this.options.maxSurge) {
+      const batch = old.slice(i, i + this.options.maxSurge).filter((worker) => worker.alive);
+      const fresh = batch.map(() => this.fork());
+      const results = await Promise.allSettled(fresh.map((worker) => this.whenReady(worker)));
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed !== undefined || this.state !== 'running') {
+        await Promise.all(fresh.map((worker) => this.stopWorker(worker, { graceful: worker.state === 'ready' })));
+        if (failed !== undefined) this.options.log(`clusterize: reload stopped: ${(failed.reason as Error).message}`);
+        throw failed?.reason ?? clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', 'the cluster stopped during the reload');
+      }
+      draining.push(...batch.map((worker) => this.stopWorker(worker)));
+    }
+    await Promise.all(draining);
+  }
+
+  /** Starts a replacement first; once it is ready the old worker is drained (or killed if hung). */
+  private async recycle(worker: WorkerProcess, reason: RecycleReason): Promise<void> {
+    if (worker.replacing || !worker.alive || this.state !== 'running') return;
+    worker.replacing = true;
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${reason.detail}; replacing it`);
+    this.emit('recycle', worker, reason);
+    if (reason.kind === 'hung') {
+      // It cannot drain with a blocked event loop: route around it now, kill it when the new one is ready.
+      worker.failure = `was killed: ${reason.detail}`;
+      this.beginDrain(worker);
+    }
+    const fresh = this.fork();
+    try {
+      await this.whenReady(fresh);
+    } catch (error) {
+      this.options.log(`clusterize: replacement for worker ${worker.id} failed: ${(error as Error).message}`);
+      // A worker that is merely old or large keeps serving rather than leave a gap.
+      if (reason.kind !== 'hung') return;
+    }
+    await this.stopWorker(worker, { graceful: reason.kind !== 'hung' });
   }
 
   private onReadyTimeout(worker: WorkerProcess): void {
     if (!worker.alive || worker.state === 'ready' || worker.state === 'draining') return;
-    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) was not ready within ${this.options.readyTimeout} ms; replacing it`);
+    worker.failure = `was not ready within ${this.options.readyTimeout} ms`;
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
     worker.kill('SIGKILL');
   }
 
   private onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    const wasReady = worker.readyAt;
+    const readyAt = worker.readyAt;
     clearTimeout(worker.readyTimer);
     worker.state = 'exited';
     worker.exitCode = code;
@@ -271,10 +389,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.processes.delete(worker.id);
     this.emit('exit', worker, code, signal);
     if (this.state !== 'running' || worker.stopRequested) return;
-    const delay = this.backoff.next(wasReady === undefined ? undefined : Date.now() - wasReady);
-    const how = signal === null ? `code ${code}` : `signal ${signal}`;
-    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) exited with ${how}; starting a replacement in ${delay} ms`
-      + (this.backoff.crashesInARow > 1 ? ` (${this.backoff.crashesInARow} crashes in a row)` : ''));
+    // A worker that is not needed any more (a failed reload candidate, after a scale-down) is not replaced.
+    if (this.live().filter((w) => w.state !== 'draining').length + this.restarts.size >= this.target) {
+      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.describeExit()}`);
+      return;
+    }
+    const delay = this.backoff.next(readyAt === undefined ? undefined : Date.now() - readyAt);
+    const inARow = this.backoff.crashesInARow > 1 ? ` (${this.backoff.crashesInARow} crashes in a row)` : '';
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.describeExit()}; starting a replacement in ${delay} ms${inARow}`);
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
       if (this.state === 'running') this.fork();

@@ -3,7 +3,7 @@ import type { Cluster } from './cluster.js';
 
 /**
  * SIGINT and SIGTERM drain the cluster and exit 0; a second one kills the workers and
- * exits at once with 128 + the signal number, as a shell reports it.
+ * exits at once with 128 + the signal number, as a shell reports it. SIGHUP reloads.
  */
 export function handleSignals(cluster: Cluster): () => void {
   let received = 0;
@@ -18,10 +18,20 @@ export function handleSignals(cluster: Cluster): () => void {
     cluster.kill();
     process.exit(128 + (constants.signals[signal] ?? 0));
   };
+  const onHangup = () => {
+    if (!cluster.running) return;
+    cluster.options.log('clusterize: SIGHUP received; reloading workers one by one');
+    cluster.reload().then(
+      () => cluster.options.log('clusterize: reload complete'),
+      (error: Error) => cluster.options.log(`clusterize: reload failed: ${error.message}`),
+    );
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
   };
 }

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { envelope, type PrimaryMessage } from '../protocol.js';
+import { envelope, type LoopDelay, type PrimaryMessage } from '../protocol.js';
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import type { Target } from './policies/index.js';
 import { OutputTail } from './output-tail.js';
@@ -27,13 +27,25 @@ export class WorkerProcess implements Target {
   signalCode: NodeJS.Signals | null = null;
   /** Set when the primary itself asked this worker to go (drain, shutdown, kill). */
   stopRequested = false;
+  /** Why the primary killed it, where it did (for reports). */
+  failure: string | undefined;
+  /** A replacement for it is on the way (recycling, hung). */
+  replacing = false;
+  /** Last heartbeat answer: when, resident memory (bytes), event-loop delay. */
+  lastPong: number;
+  rss: number | undefined;
+  loopDelay: LoopDelay | undefined;
+  /** When maxAge recycles it (jittered), if maxAge is set. */
+  recycleAt: number | undefined;
   readonly output = new OutputTail();
 
   constructor(
     readonly id: number,
     readonly child: ChildProcess,
     readonly token: string,
-  ) {}
+  ) {
+    this.lastPong = this.startedAt;
+  }
 
   get pid(): number | undefined {
     return this.child.pid;
@@ -49,6 +61,12 @@ export class WorkerProcess implements Target {
 
   get routable(): boolean {
     return this.state === 'ready';
+  }
+
+  /** How it ended, for log lines and reload errors. */
+  describeExit(): string {
+    if (this.failure !== undefined) return this.failure;
+    return this.signalCode === null ? `exited with code ${this.exitCode}` : `was killed by ${this.signalCode}`;
   }
 
   /** Sends an application message (the worker's process.on('message') gets it). */

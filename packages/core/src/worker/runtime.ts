@@ -4,6 +4,7 @@ import type net from 'node:net';
 import { bindHandle, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Transport, type WorkerMessage } from '../protocol.js';
 import { drainServer, openConnections, track } from './drain.js';
+import { LoopDelayMonitor } from './loop-delay.js';
 import { ProxyHandle } from './proxy-handle.js';
 
 interface Registration {
@@ -45,6 +46,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private refused: number[] = [];
   private reportScheduled = false;
   private loadTimer: NodeJS.Timeout | null = null;
+  private readonly loopDelay = new LoopDelayMonitor();
 
   constructor(
     readonly id: number,
@@ -88,8 +90,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.send({ act: 'draining' });
     for (const { proxy } of this.registrations.values()) proxy.detach();
     this.emit('drain');
-    await Promise.allSettled(this.shutdownHooks.map((hook) => hook()));
     await Promise.allSettled([...this.registrations.values()].map(({ server }) => drainServer(server, deadline)));
+    // Framework close hooks release resources once nothing is being served any more.
+    await Promise.allSettled(this.shutdownHooks.map((hook) => hook()));
     process.exit(0);
   }
 
@@ -156,6 +159,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       this.scheduleReport();
     },
     drain: ({ timeout }) => void this.drain(timeout),
+    ping: ({ seq }) => {
+      this.send({ act: 'pong', seq, rss: process.memoryUsage.rss(), delay: this.loopDelay.take() });
+    },
   };
 
   private bindOwnSocket(registration: Registration): ListenHandle | number {
