@@ -102,11 +102,12 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
 
   private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
     const seq = ++this.seq;
+    query = plainQuery(query);
     this.pendingListens.set(seq, { server, query, callback });
     const family = `${query.address}:${query.addressType}`;
     const index = query.port === 0 ? this.portZeroListens.get(family) ?? 0 : 0;
     if (query.port === 0) this.portZeroListens.set(family, index + 1);
-    this.send({ act: 'listen', seq, query: { ...plainQuery(query), index } });
+    this.send({ act: 'listen', seq, query: { ...query, index } });
   }
 
   private receive(message: PrimaryMessage, handle: unknown): void {
