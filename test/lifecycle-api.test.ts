@@ -1,0 +1,91 @@
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixture, pidsServing, run, sleep, type Running } from './helpers.ts';
+import { keepAliveLoadWhile } from './load.ts';
+
+let primary: Running | undefined;
+afterEach(async () => {
+  await primary?.stop('SIGKILL');
+  primary = undefined;
+});
+
+type Event = { event: string; [key: string]: unknown };
+
+function events(proc: Running): Event[] {
+  return proc.output().split('\n').filter((line) => line.startsWith('{"event"')).map((line) => JSON.parse(line) as Event);
+}
+
+async function startApi(env: Record<string, string>): Promise<{ proc: Running; port: number }> {
+  primary = run([fixture('ops-api.mjs')], { env });
+  const match = await primary.waitFor(/\{"event":"started","port":(\d+)/);
+  return { proc: primary, port: Number(match[1]) };
+}
+
+describe('cluster.scale()', () => {
+  it('a new worker gets no connection before it is ready; scaling down drains the extra workers', async () => {
+    const { proc, port } = await startApi({ SCENARIO: 'scale' });
+    const firstSeen = new Map<number, number>();
+    const note = async (count: number) => {
+      for (const [pid] of await pidsServing(port, count)) if (!firstSeen.has(pid)) firstSeen.set(pid, Date.now());
+    };
+    while (!events(proc).some((e) => e.event === 'scaled')) await note(1);
+    await note(30);
+    const fork = events(proc).find((e) => e.event === 'fork')!;
+    const ready = events(proc).find((e) => e.event === 'ready')!;
+    expect(ready.pid).toBe(fork.pid);
+    // The new worker held its readiness for 800 ms after it started listening...
+    expect((ready.at as number) - (fork.at as number)).toBeGreaterThanOrEqual(800);
+    // ...and was given no connection before it was ready, then served like the others.
+    expect(firstSeen.get(ready.pid as number)).toBeGreaterThanOrEqual(ready.at as number);
+    expect(firstSeen.size).toBe(3);
+    const scaledUp = events(proc).find((e) => e.event === 'scaled')!.workers as number[];
+    expect(scaledUp.sort()).toEqual([...firstSeen.keys()].sort());
+    const down = await proc.waitFor(/"event":"scaled","workers":\[(\d+)\]/);
+    const remaining = Number(down[1]);
+    expect([...(await pidsServing(port, 10)).keys()]).toEqual([remaining]);
+    await proc.waitFor(/("event":"exit"[\s\S]*){2}/);
+    expect(events(proc).filter((e) => e.event === 'exit').map((e) => e.code)).toEqual([0, 0]);
+  });
+});
+
+describe('cluster.reload() and long-lived connections', () => {
+  it('tells the app to close its SSE streams when a worker drains, and replaces every worker', async () => {
+    const { proc, port } = await startApi({ SCENARIO: 'reload' });
+    const started = events(proc).find((e) => e.event === 'started')!.pids as number[];
+    const stream = await new Promise<{ body: Promise<string>; at: number }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/events' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { body += chunk; });
+        resolve({ at: Date.now(), body: new Promise((done) => res.on('end', () => done(body))) });
+      }).on('error', reject);
+    });
+    const body = await stream.body;
+    expect(body).toContain('event: bye');
+    expect(Date.now() - stream.at).toBeLessThan(4_000);
+    const reloaded = await proc.waitFor(/"event":"reloaded","workers":\[(\d+),(\d+)\]/);
+    const fresh = [Number(reloaded[1]), Number(reloaded[2])];
+    expect(fresh.filter((pid) => started.includes(pid))).toEqual([]);
+  });
+});
+
+describe('maxAge', () => {
+  it('recycles workers one at a time, with no failed request under load', async () => {
+    const { proc, port } = await startApi({ MAX_AGE: '1200' });
+    const result = await keepAliveLoadWhile(port, sleep(4_500), { connections: 10 });
+    expect({ errors: result.errors, non2xx: result.non2xx, timeouts: result.timeouts }).toEqual({ errors: 0, non2xx: 0, timeouts: 0 });
+    expect(result.requests).toBeGreaterThan(100);
+    const log = events(proc).filter((e) => e.event === 'recycle' || e.event === 'exit');
+    expect(log.filter((e) => e.event === 'recycle' && e.kind === 'age').length).toBeGreaterThanOrEqual(2);
+    // Never two recycles at once: each recycle is followed by its worker's exit before the next one starts.
+    let recycling: unknown;
+    for (const entry of log) {
+      if (entry.event === 'recycle') {
+        expect(recycling).toBeUndefined();
+        recycling = entry.id;
+      } else if (entry.id === recycling) {
+        recycling = undefined;
+      }
+    }
+  });
+});
