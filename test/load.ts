@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 
 export interface LoadResult {
@@ -15,21 +16,19 @@ type HeadersEvent = { headers: string[] };
 /** Keep-alive load from autocannon until `until` settles (at most `maxSeconds`). */
 export async function keepAliveLoadWhile(port: number, until: Promise<unknown>, options: { connections?: number; path?: string; maxSeconds?: number } = {}): Promise<LoadResult> {
   const pids = new Set<string>();
+  const { promise: finished, resolve, reject } = Promise.withResolvers<autocannon.Result>();
   const instance = autocannon({
     url: `http://127.0.0.1:${port}${options.path ?? '/'}`,
     connections: options.connections ?? 20,
     duration: options.maxSeconds ?? 60,
     timeout: 10,
     setupClient: (client) => {
-      client.on('headers', ({ headers }: HeadersEvent) => {
+      // The 'headers' event carries llhttp's raw [name, value, ...] list (the typings say otherwise).
+      (client as EventEmitter).on('headers', ({ headers }: HeadersEvent) => {
         for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'x-worker-pid') pids.add(headers[i + 1]!);
       });
     },
-  });
-  const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    instance.on('done', resolve);
-    instance.on('error', reject);
-  });
+  }, (error: Error | null, result: autocannon.Result) => (error ? reject(error) : resolve(result)));
   await until.finally(() => instance.stop());
   const result = await finished;
   return { requests: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, pids };
