@@ -1,0 +1,111 @@
+// Load from autocannon, measured from its clients' events rather than from its result:
+// with `reconnectRate: 1` (a new connection per request) autocannon 9 ends the connection
+// before it records the response, so its own counts and latencies read zero; and with
+// `Connection: close` it queues a request on the closing socket every time, which inflates
+// its latencies by the queue's length. The events below see every request and response.
+import type { EventEmitter } from 'node:events';
+import autocannon from 'autocannon';
+import { SOCKET_REQUESTS_HEADER, WORKER_HEADER } from './apps/serve.ts';
+
+export interface LoadOptions {
+  port: number;
+  connections: number;
+  /** Upper bound; `stop()` ends the load earlier. */
+  seconds: number;
+  /** A new TCP connection for every request. */
+  churn: boolean;
+  /** The path of each request (default '/'). */
+  path?: () => string;
+  timeoutSeconds?: number;
+}
+
+export interface Measured {
+  seconds: number;
+  responses: number;
+  requestsPerSecond: number;
+  /** Latency percentiles in milliseconds, a new connection's connect time included. */
+  p50: number;
+  p99: number;
+  non2xx: number;
+  socketErrors: number;
+  timeouts: number;
+  /** non-2xx responses + socket errors + timeouts. */
+  errors: number;
+  /** Responses by the pid of the process that served them. */
+  perWorker: Record<string, number>;
+  /** Responses that were the first on their connection, i.e. the connections served. */
+  connections: number;
+}
+
+export interface RunningLoad {
+  stop(): void;
+  readonly done: Promise<Measured>;
+}
+
+/** The parsed response head autocannon's client emits as 'headers' (@types/autocannon says otherwise). */
+interface ResponseHead {
+  statusCode: number;
+  headers: string[];
+}
+
+export function startLoad(options: LoadOptions): RunningLoad {
+  const latencies: number[] = [];
+  const perWorker: Record<string, number> = {};
+  let non2xx = 0;
+  let socketErrors = 0;
+  let timeouts = 0;
+  let connections = 0;
+  const setupClient = (client: autocannon.Client) => {
+    let sentAt = 0;
+    const events = client as unknown as EventEmitter;
+    events.on('request', () => {
+      sentAt = performance.now();
+    });
+    events.on('headers', (head: ResponseHead) => {
+      latencies.push(performance.now() - sentAt);
+      if (head.statusCode < 200 || head.statusCode > 299) non2xx++;
+      for (let i = 0; i + 1 < head.headers.length; i += 2) {
+        const name = head.headers[i]!.toLowerCase();
+        if (name === WORKER_HEADER) perWorker[head.headers[i + 1]!] = (perWorker[head.headers[i + 1]!] ?? 0) + 1;
+        else if (name === SOCKET_REQUESTS_HEADER && head.headers[i + 1] === '1') connections++;
+      }
+    });
+    events.on('connError', () => socketErrors++);
+    events.on('timeout', () => timeouts++);
+  };
+  const path = options.path;
+  const startedAt = performance.now();
+  const { promise, resolve, reject } = Promise.withResolvers<Measured>();
+  const instance = autocannon({
+    url: `http://127.0.0.1:${options.port}`,
+    connections: options.connections,
+    duration: options.seconds,
+    timeout: options.timeoutSeconds ?? 10,
+    ...(options.churn ? { reconnectRate: 1 } : {}),
+    ...(path ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: path() }) }] } : {}),
+    setupClient,
+  }, (error) => {
+    if (error) return reject(error);
+    const seconds = (performance.now() - startedAt) / 1000;
+    const sorted = Float64Array.from(latencies).sort();
+    const errors = non2xx + socketErrors + timeouts;
+    resolve({
+      seconds,
+      responses: latencies.length,
+      requestsPerSecond: latencies.length / seconds,
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      non2xx, socketErrors, timeouts, errors, perWorker, connections,
+    });
+  });
+  return { stop: () => instance.stop(), done: promise };
+}
+
+export function measureLoad(options: LoadOptions): Promise<Measured> {
+  return startLoad(options).done;
+}
+
+function percentile(sorted: Float64Array, fraction: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}

@@ -1,0 +1,75 @@
+// The benchmark suite: `npm run bench` (full, writes BENCHMARKS.md) or `npm run bench:quick`
+// (one short round, proves the suite works). Options: --rounds N, --seconds S.
+// Runs one load at a time; on a shared machine wrap it in `flock /tmp/clusterize-load.lock`.
+import { parseArgs } from 'node:util';
+import { contenders } from './contenders/index.ts';
+import { describeMachine } from './machine.ts';
+import { reloadContenders, reloadUnderLoad, type ReloadResult } from './reload.ts';
+import { renderTables, writeResults, type BenchResults } from './report.ts';
+import { scenarios } from './scenarios.ts';
+import { checkTargets, summarize } from './summary.ts';
+import { runTrial, type Settings, type Trial } from './trial.ts';
+
+const FULL: Settings = { rounds: 3, seconds: 3, warmupSeconds: 1, workers: 2, reloads: 3 };
+const QUICK: Settings = { rounds: 1, seconds: 1, warmupSeconds: 0, workers: 2, reloads: 0 };
+/** Whatever happens, the bench ends: the full run takes about 10 minutes. */
+const DEADLINE_MS = { full: 40 * 60_000, quick: 5 * 60_000 };
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, seconds: { type: 'string' } },
+});
+const mode = values.quick ? 'quick' : 'full';
+const settings: Settings = {
+  ...(values.quick ? QUICK : FULL),
+  ...(values.rounds === undefined ? {} : { rounds: Number(values.rounds) }),
+  ...(values.seconds === undefined ? {} : { seconds: Number(values.seconds) }),
+};
+if (!(settings.rounds >= 1 && settings.seconds >= 1)) throw new Error('--rounds and --seconds take numbers >= 1');
+
+setTimeout(() => {
+  console.error(`bench: still running after ${DEADLINE_MS[mode] / 60_000} minutes; giving up`);
+  process.exit(1);
+}, DEADLINE_MS[mode]).unref();
+
+const command = process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event}` : `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+const startedAt = new Date().toISOString();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const trials = new Map<string, Trial[]>(scenarios.map((scenario) => [scenario.id, []]));
+for (let round = 1; round <= settings.rounds; round++) {
+  const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]!);
+  for (const scenario of scenarios) {
+    for (const contender of order) {
+      const trial = await runTrial(scenario, contender, round, settings);
+      trials.get(scenario.id)!.push(trial);
+      const figures = trial.measured === null ? '' : `${Math.round(trial.measured.requestsPerSecond)} req/s, p99 ${trial.measured.p99.toFixed(1)} ms, ${trial.measured.errors} errors`;
+      log(`round ${round}/${settings.rounds} ${scenario.id} ${contender.id}: ${figures}${trial.problem === null ? '' : ` PROBLEM: ${trial.problem}`}`);
+    }
+  }
+}
+
+const reload: ReloadResult[] = [];
+if (settings.reloads > 0) {
+  for (const scenario of scenarios.filter((s) => s.id === 'keep-alive' || s.id === 'churn')) {
+    for (const contender of reloadContenders) {
+      const result = await reloadUnderLoad(contender, scenario, settings);
+      reload.push(result);
+      log(`reload ${scenario.id} ${contender.id}: ${result.reloadsDone} reloads, ${result.errors} failed of ${result.responses}${result.problem === null ? '' : ` PROBLEM: ${result.problem}`}`);
+    }
+  }
+}
+
+const summaries = scenarios.map((scenario) => summarize(scenario, contenders, trials.get(scenario.id)!, settings.workers));
+const results: BenchResults = {
+  mode, command, startedAt, finishedAt: new Date().toISOString(), machine: describeMachine(), settings,
+  scenarios: summaries, targets: checkTargets(summaries), reload,
+};
+process.stdout.write(`\n${renderTables(results)}`);
+for (const path of writeResults(results)) log(`wrote ${path}`);
+
+const failed = summaries.flatMap((s) => s.rows.filter((row) => row.measured === 0).map((row) => `${s.id}/${row.contender}`));
+if (failed.length > 0) {
+  log(`bench: no measurement at all for ${failed.join(', ')}`);
+  process.exitCode = 1;
+}
+process.exit();

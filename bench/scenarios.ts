@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+
+export interface Scenario {
+  readonly id: string;
+  readonly label: string;
+  /** The app script every contender runs. */
+  readonly app: string;
+  readonly connections: number;
+  /** A new TCP connection for every request. */
+  readonly churn: boolean;
+  /** The path of each request (default '/'). */
+  readonly path?: () => string;
+}
+
+const app = (name: string) => fileURLToPath(new URL(`./apps/${name}.ts`, import.meta.url));
+
+/** One request in ten burns 5, 10, 15 or 20 ms of CPU in the worker. */
+export const UNEVEN_SHARE = 0.1;
+function unevenPath(): string {
+  if (Math.random() >= UNEVEN_SHARE) return '/';
+  return `/burn?ms=${5 * (1 + Math.floor(Math.random() * 4))}`;
+}
+
+export const scenarios: readonly Scenario[] = [
+  { id: 'keep-alive', label: 'keep-alive, 100 connections, plain http', app: app('http'), connections: 100, churn: false },
+  { id: 'churn', label: 'a new connection per request, 50 at once, plain http', app: app('http'), connections: 50, churn: true },
+  {
+    id: 'uneven',
+    label: 'uneven work: 10% of requests burn 5-20 ms of CPU, a new connection per request, 50 at once',
+    app: app('http'), connections: 50, churn: true, path: unevenPath,
+  },
+  { id: 'express', label: 'Express 5, a new connection per request, 50 at once', app: app('express'), connections: 50, churn: true },
+  { id: 'fastify', label: 'Fastify 5, a new connection per request, 50 at once', app: app('fastify'), connections: 50, churn: true },
+];
