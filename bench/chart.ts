@@ -24,7 +24,7 @@ function color(contender: string, label: string): string {
 
 export function renderChart(results: readonly ScenarioResult[], title: string): string {
   const parts: string[] = [];
-  let y = 40;
+  let y = 50;
   for (const result of results) {
     const baseline = result.rows.find((row) => row.contender === BASELINE)?.requestsPerSecond ?? NaN;
     const max = Math.max(...result.rows.map((row) => (Number.isFinite(row.requestsPerSecond) ? row.requestsPerSecond : 0)), 1);
@@ -54,6 +54,7 @@ export function renderChart(results: readonly ScenarioResult[], title: string): 
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    '<text x="10" y="40" fill="#444">grey: Node.js alone · dark grey and dashed line: node:cluster round-robin · blue: clusterize · dark blue: its default policy</text>',
     ...parts,
     '</svg>',
     '',

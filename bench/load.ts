@@ -17,6 +17,11 @@ export interface LoadOptions {
   /** The path of each request (default '/'). */
   path?: () => string;
   timeoutSeconds?: number;
+  /**
+   * Where a response names the pid that served it: the bench apps' header (default), or the
+   * `pid` field of a JSON body (the examples). Bodies are seen on keep-alive connections only.
+   */
+  pidFrom?: 'header' | 'body';
 }
 
 export interface Measured {
@@ -66,14 +71,23 @@ export function startLoad(options: LoadOptions): RunningLoad {
       if (head.statusCode < 200 || head.statusCode > 299) non2xx++;
       for (let i = 0; i + 1 < head.headers.length; i += 2) {
         const name = head.headers[i]!.toLowerCase();
-        if (name === WORKER_HEADER) perWorker[head.headers[i + 1]!] = (perWorker[head.headers[i + 1]!] ?? 0) + 1;
+        if (name === WORKER_HEADER && !fromBody) count(head.headers[i + 1]!);
         else if (name === SOCKET_REQUESTS_HEADER && head.headers[i + 1] === '1') connections++;
       }
     });
     events.on('connError', () => socketErrors++);
     events.on('timeout', () => timeouts++);
   };
+  const count = (pid: string) => {
+    perWorker[pid] = (perWorker[pid] ?? 0) + 1;
+  };
+  const fromBody = options.pidFrom === 'body';
+  if (fromBody && options.churn) throw new Error('autocannon reports no body when each request has its own connection');
   const path = options.path;
+  const request = {
+    ...(path ? { setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) } : {}),
+    ...(fromBody ? { onResponse: (_status: number, body: string) => count(pidIn(body)) } : {}),
+  };
   const startedAt = performance.now();
   const { promise, resolve, reject } = Promise.withResolvers<Measured>();
   const instance = autocannon({
@@ -82,7 +96,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
     duration: options.seconds,
     timeout: options.timeoutSeconds ?? 10,
     ...(options.churn ? { reconnectRate: 1 } : {}),
-    ...(path ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: path() }) }] } : {}),
+    ...(Object.keys(request).length > 0 ? { requests: [request] } : {}),
     setupClient,
   }, (error) => {
     if (error) return reject(error);
@@ -103,6 +117,14 @@ export function startLoad(options: LoadOptions): RunningLoad {
 
 export function measureLoad(options: LoadOptions): Promise<Measured> {
   return startLoad(options).done;
+}
+
+function pidIn(body: string): string {
+  try {
+    return String((JSON.parse(body) as { pid?: unknown }).pid ?? 'none');
+  } catch {
+    return 'none';
+  }
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {

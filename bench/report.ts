@@ -26,7 +26,7 @@ const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('e
 const fixed = (n: number | null, digits = 1) => (n === null || !Number.isFinite(n) ? (n === Infinity ? '∞' : '-') : n.toFixed(digits));
 const times = (n: number | null) => (n === null || !Number.isFinite(n) ? '-' : `${n.toFixed(2)}x`);
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
