@@ -13,7 +13,12 @@ export interface StartedFixture extends Running {
 export async function startFixture(name: string, env: Record<string, string> = {}): Promise<StartedFixture> {
   const proc = run([fixture(name)], { env });
   const url = (await proc.waitFor(/listening on (http:\/\/\S+)/))[1]!;
-  return { ...proc, url, port: Number(new URL(url).port) };
+  const port = Number(new URL(url).port);
+  // Workaround for a core bug: with the shared and reuseport policies the primary's listen
+  // callback runs before any worker accepts on the socket, so a connection made at once can
+  // be refused. Remove once core reports ready only after a worker accepts.
+  await waitUntil(() => request(port).then(() => true, () => false), 'the cluster accepts connections');
+  return { ...proc, url, port };
 }
 
 export async function waitUntil(check: () => Promise<boolean>, what: string, timeout = 15_000): Promise<void> {
