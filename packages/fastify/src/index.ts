@@ -1,0 +1,62 @@
+import { clusterizeServer, currentWorker, roleFor, type Cluster, type ClusterOptions, type Role } from '@clusterize/core';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { closeAfterInFlight } from './in-flight.js';
+import { listenThroughCluster } from './primary-server.js';
+
+export type { ClusterOptions, Role } from '@clusterize/core';
+
+/** `fastify.cluster`: where this process stands in the cluster. */
+export interface FastifyCluster {
+  /** 'primary' starts the cluster and serves nothing; 'worker' serves; 'in-process' serves alone (workers: 0). */
+  readonly role: Role;
+  /** This worker's id (1, 2, ...; a replacement gets a new one); undefined outside a worker. */
+  readonly workerId: number | undefined;
+  /** The cluster, in the primary once `listen()` has started it: `workers`, `broadcast()`, 'message' events. */
+  readonly primary: Cluster | undefined;
+  /** Sends a message to the primary (its cluster emits 'message'); false where there is no primary. */
+  send(message: unknown): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    cluster: FastifyCluster;
+  }
+}
+
+async function clusterize(fastify: FastifyInstance, options: ClusterOptions): Promise<void> {
+  // Validates the options (coded errors) whatever the role.
+  const served = clusterizeServer(() => fastify.server, options);
+  const role = roleFor(options);
+  const worker = currentWorker();
+  let primary: Cluster | undefined;
+  fastify.decorate('cluster', {
+    role,
+    workerId: worker?.id,
+    get primary() { return primary; },
+    send: (message: unknown) => worker !== undefined && process.send!(message),
+  } satisfies FastifyCluster);
+  if (role === 'primary') {
+    const closeCluster = listenThroughCluster(fastify, (callback) => {
+      const listening = served.listen(callback);
+      primary = listening.cluster;
+      return listening;
+    });
+    fastify.addHook('preClose', closeCluster);
+    return;
+  }
+  fastify.addHook('preClose', closeAfterInFlight(fastify));
+  if (worker === undefined) return;
+  // Ready only once Fastify listens on every address (both of 'localhost'), not the first.
+  worker.waitFor(new Promise<void>((resolve) => fastify.addHook('onListen', (done) => { resolve(); done(); })));
+  worker.beforeExit(() => fastify.close());
+}
+
+/**
+ * Runs the server on a cluster: `await fastify.register(clusterPlugin, { workers: 4 })`
+ * before `fastify.listen()`. The primary runs the same script, registers the same plugins
+ * and serves nothing: keep expensive ones out of it (see `fastify.cluster.role`).
+ */
+export const clusterPlugin: FastifyPluginAsync<ClusterOptions> = fp(clusterize, { name: '@clusterize/fastify', fastify: '5.x' });
+
+export default clusterPlugin;
