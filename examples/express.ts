@@ -1,0 +1,18 @@
+// An Express 5 app on a cluster. Run: PORT=3000 WORKERS=4 node examples/express.ts
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { clusterize } from '@clusterize/express';
+
+const port = Number(process.env.PORT ?? 3000);
+const workers = process.env.WORKERS && process.env.WORKERS !== 'auto' ? Number(process.env.WORKERS) : 'auto';
+
+const app = express();
+app.get('/', (_req, res) => {
+  res.json({ hello: 'from Express', pid: process.pid });
+});
+
+// This script runs in the primary and in every worker; only the workers serve.
+const served = clusterize(app, { workers }).listen(port, (error) => {
+  if (error) throw error;
+  if (served.role !== 'worker') console.log(`listening on http://localhost:${(served.address() as AddressInfo).port}`);
+});
