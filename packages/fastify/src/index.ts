@@ -34,7 +34,7 @@ async function clusterize(fastify: FastifyInstance, options: ClusterOptions): Pr
     role,
     workerId: worker?.id,
     get primary() { return primary; },
-    send: (message: unknown) => worker !== undefined && process.send!(message),
+    send: (message: unknown) => worker !== undefined && process.connected && process.send!(message, undefined, undefined, ignoreError),
   } satisfies FastifyCluster);
   if (role === 'primary') {
     const closeCluster = listenThroughCluster(fastify, (callback) => {
@@ -47,10 +47,15 @@ async function clusterize(fastify: FastifyInstance, options: ClusterOptions): Pr
   }
   fastify.addHook('preClose', closeAfterInFlight(fastify));
   if (worker === undefined) return;
-  // Ready only once Fastify listens on every address (both of 'localhost'), not the first.
+  // Ready only once Fastify listens on every address ('localhost' may be 127.0.0.1 and ::1).
+  // The primary's fastify.listen() binds those extra addresses itself once the workers are
+  // ready; by then the cluster holds them, and Fastify ignores the EADDRINUSE.
   worker.waitFor(new Promise<void>((resolve) => fastify.addHook('onListen', (done) => { resolve(); done(); })));
   worker.beforeExit(() => fastify.close());
 }
+
+// A primary that is gone cannot be told; the worker is about to be drained anyway.
+function ignoreError(): void {}
 
 /**
  * Runs the server on a cluster: `await fastify.register(clusterPlugin, { workers: 4 })`
