@@ -1,5 +1,5 @@
 // The benchmark suite: `npm run bench` (full, writes BENCHMARKS.md) or `npm run bench:quick`
-// (one short round, proves the suite works). Options: --rounds N, --seconds S.
+// (one short round and one reload under keep-alive load: proves the suite works). Options: --rounds N, --seconds S.
 // Runs one load at a time; on a shared machine wrap it in `flock /tmp/clusterize-load.lock`.
 import { parseArgs } from 'node:util';
 import { contenders } from './contenders/index.ts';
@@ -10,8 +10,8 @@ import { scenarios } from './scenarios.ts';
 import { checkTargets, summarize } from './summary.ts';
 import { runTrial, type Settings, type Trial } from './trial.ts';
 
-const FULL: Settings = { rounds: 3, seconds: 3, warmupSeconds: 1, workers: 2, reloads: 3 };
-const QUICK: Settings = { rounds: 1, seconds: 1, warmupSeconds: 0, workers: 2, reloads: 0 };
+const FULL: Settings = { rounds: 3, seconds: 3, warmupSeconds: 1, workers: 2, reloads: 3, reloadUnder: ['keep-alive', 'churn'] };
+const QUICK: Settings = { rounds: 1, seconds: 1, warmupSeconds: 0, workers: 2, reloads: 1, reloadUnder: ['keep-alive'] };
 /** Whatever happens, the bench ends: the full run takes about 10 minutes. */
 const DEADLINE_MS = { full: 40 * 60_000, quick: 5 * 60_000 };
 
@@ -50,7 +50,7 @@ for (let round = 1; round <= settings.rounds; round++) {
 
 const reload: ReloadResult[] = [];
 if (settings.reloads > 0) {
-  for (const scenario of scenarios.filter((s) => s.id === 'keep-alive' || s.id === 'churn')) {
+  for (const scenario of scenarios.filter((s) => settings.reloadUnder.includes(s.id))) {
     for (const contender of reloadContenders) {
       const result = await reloadUnderLoad(contender, scenario, settings);
       reload.push(result);
@@ -67,7 +67,10 @@ const results: BenchResults = {
 process.stdout.write(`\n${renderTables(results)}`);
 for (const path of writeResults(results)) log(`wrote ${path}`);
 
-const failed = summaries.flatMap((s) => s.rows.filter((row) => row.measured === 0).map((row) => `${s.id}/${row.contender}`));
+const failed = [
+  ...summaries.flatMap((s) => s.rows.filter((row) => row.measured === 0).map((row) => `${s.id}/${row.contender}`)),
+  ...reload.filter((r) => r.responses === 0).map((r) => `reload/${r.contender}`),
+];
 if (failed.length > 0) {
   log(`bench: no measurement at all for ${failed.join(', ')}`);
   process.exitCode = 1;

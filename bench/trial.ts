@@ -12,6 +12,8 @@ export interface Settings {
   workers: number;
   /** Rolling reloads per reload-under-load run; 0 skips that scenario. */
   reloads: number;
+  /** The scenarios whose load runs during the reloads. */
+  reloadUnder: readonly string[];
 }
 
 /** One contender serving one scenario once: started, warmed up, measured, stopped. */

@@ -80,7 +80,7 @@ export const pm2Cluster: Contender = {
     };
     try {
       const port = await freePort();
-      await pm2(home, ['start', app, '--name', NAME, '-i', String(workers)], { PORT: String(port) });
+      await pm2(home, ['start', app, '--name', NAME, '-i', String(workers), '--interpreter', process.execPath], { PORT: String(port) });
       await answers(port, COMMAND_TIMEOUT_MS);
       return { port, primaryPid: daemonPid(home), reload: () => pm2(home, ['reload', NAME]), stop };
     } catch (error) {
