@@ -33,9 +33,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 function scenarioTable(rows: readonly Row[]): string {
   return table(
-    ['contender', 'req/s', 'vs RR', 'p50 ms', 'p99 ms', 'p99 vs RR', 'errors', 'requests per worker', 'max/min', 'primary CPU ms per 1k conns', 'CPU vs RR'],
+    ['contender', 'req/s', '±', 'vs RR', 'p50 ms', 'p99 ms', 'p99 vs RR', 'errors', 'requests per worker', 'max/min', 'primary CPU ms per 1k conns', 'CPU vs RR'],
     rows.map((row) => [
-      row.label, int(row.requestsPerSecond), times(row.vsBaseline.requestsPerSecond), fixed(row.p50), fixed(row.p99),
+      row.label, int(row.requestsPerSecond), Number.isFinite(row.spread) ? `${Math.round(row.spread * 100)}%` : '-', times(row.vsBaseline.requestsPerSecond), fixed(row.p50), fixed(row.p99),
       times(row.vsBaseline.p99), String(row.errors), row.perWorker.length === 0 ? '-' : row.perWorker.map(int).join(' / '),
       fixed(row.balance, 2), fixed(row.cpuPer1000), times(row.vsBaseline.cpuPer1000),
     ]),
@@ -82,7 +82,7 @@ a fresh start, ${settings.warmupSeconds} s of unmeasured warm-up, then ${setting
 medians over the rounds; errors are summed over them. "vs RR" divides by node:cluster round-robin's
 median from the same run.
 
-- **req/s, p50, p99**: responses per second; latency from writing the request to the response
+- **req/s, p50, p99**: responses per second (**±**: half its range over the rounds, the noise); latency from writing the request to the response
   head, including the TCP connect when each request opens a new connection. Taken from
   autocannon's client events: its own counters read zero with \`reconnectRate: 1\` (see bench/load.ts).
 - **errors**: non-2xx responses + socket errors + timeouts.

@@ -11,6 +11,8 @@ export interface Row {
   /** Rounds that produced a measurement. */
   measured: number;
   requestsPerSecond: number;
+  /** Half the range of requests/s over the rounds, as a fraction of the median: the noise. */
+  spread: number;
   p50: number;
   p99: number;
   /** Summed over all rounds. */
@@ -48,7 +50,8 @@ export function summarize(scenario: Scenario, contenders: readonly Contender[], 
 
 function row(contender: Contender, trials: readonly Trial[], workers: number): Row {
   const measured = trials.flatMap((trial) => (trial.measured === null ? [] : [{ ...trial, measured: trial.measured }]));
-  const rps = median(measured.map((t) => t.measured.requestsPerSecond));
+  const rates = measured.map((t) => t.measured.requestsPerSecond);
+  const rps = median(rates);
   const medianTrial = measured.toSorted((a, b) => Math.abs(a.measured.requestsPerSecond - rps) - Math.abs(b.measured.requestsPerSecond - rps))[0];
   const cpu = measured.flatMap((t) => (t.primaryCpuMs === null || t.measured.connections === 0 ? [] : [(t.primaryCpuMs / t.measured.connections) * 1000]));
   return {
@@ -56,6 +59,7 @@ function row(contender: Contender, trials: readonly Trial[], workers: number): R
     label: contender.label,
     measured: measured.length,
     requestsPerSecond: rps,
+    spread: (Math.max(...rates) - Math.min(...rates)) / 2 / rps,
     p50: median(measured.map((t) => t.measured.p50)),
     p99: median(measured.map((t) => t.measured.p99)),
     errors: measured.reduce((sum, t) => sum + t.measured.errors, 0),
