@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../packages/core/dist/cli.js', import.meta.url));
@@ -11,6 +12,8 @@ export interface Running {
   output(): string;
   /** Resolves when the output matches, rejects after `timeout` ms or when the process exits. */
   waitFor(pattern: RegExp, timeout?: number): Promise<RegExpMatchArray>;
+  /** As waitFor, once the output has `count` matches of `pattern`; resolves with all of them. */
+  waitForCount(pattern: RegExp, count: number, timeout?: number): Promise<RegExpMatchArray[]>;
   /** Resolves with the exit code (or 128 + signal number) once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -21,12 +24,13 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts `node <args>` and collects its output. */
-export function run(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Running {
+/** Starts `node <args>` and collects its output; `detached` gives it a process group of its own. */
+export function run(args: string[], options: { env?: Record<string, string>; cwd?: string; detached?: boolean } = {}): Running {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   running.add(child);
   let output = '';
@@ -44,15 +48,15 @@ export function run(args: string[], options: { env?: Record<string, string>; cwd
       resolve({ code, signal });
     });
   });
-  const waitFor = (pattern: RegExp, timeout = 15_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
+  const waitUntil = <T>(found: (output: string) => T | undefined, what: string, timeout: number) => new Promise<T>((resolve, reject) => {
     const check = () => {
-      const match = pattern.exec(output);
-      if (match !== null) return done(() => resolve(match));
+      const result = found(output);
+      if (result !== undefined) return done(() => resolve(result));
       if (child.exitCode !== null || child.signalCode !== null) {
-        done(() => reject(new Error(`process exited before printing ${pattern}; output:\n${output}`)));
+        done(() => reject(new Error(`process exited before printing ${what}; output:\n${output}`)));
       }
     };
-    const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`))), timeout);
+    const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${what}; output:\n${output}`))), timeout);
     const done = (settle: () => void) => {
       clearTimeout(timer);
       listeners.delete(check);
@@ -61,10 +65,19 @@ export function run(args: string[], options: { env?: Record<string, string>; cwd
     listeners.add(check);
     check();
   });
+  const waitFor = (pattern: RegExp, timeout = 15_000) => waitUntil((text) => pattern.exec(text) ?? undefined, String(pattern), timeout);
+  const waitForCount = (pattern: RegExp, count: number, timeout = 15_000) => {
+    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    return waitUntil((text) => {
+      const matches = [...text.matchAll(global)];
+      return matches.length >= count ? matches : undefined;
+    }, `${count} x ${pattern}`, timeout);
+  };
   return {
     child,
     output: () => output,
     waitFor,
+    waitForCount,
     exited,
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -73,13 +86,28 @@ export function run(args: string[], options: { env?: Record<string, string>; cwd
   };
 }
 
-/** Runs `clusterize [cliArgs] <fixture>` and waits until every worker is ready; returns the port. */
-export async function startCli(fixtureName: string, cliArgs: string[] = [], env: Record<string, string> = {}) {
-  const proc = run([CLI, ...cliArgs, fixture(fixtureName)], { env });
+/** Waits for the primary's "workers ready on <address>" line; the port is NaN for a Unix socket. */
+async function whenReady(proc: Running) {
   const match = await proc.waitFor(/workers? ready on (\S+)/);
   const where = match[1]!;
   const port = Number(/:(\d+)$/.exec(where)?.[1]);
   return { ...proc, port, address: where };
+}
+
+export type Started = Awaited<ReturnType<typeof whenReady>>;
+
+/** Runs `clusterize [cliArgs] <fixture>` and waits until every worker is ready; returns the port. */
+export async function startCli(fixtureName: string, cliArgs: string[] = [], env: Record<string, string> = {}, options: { detached?: boolean } = {}) {
+  return whenReady(run([CLI, ...cliArgs, fixture(fixtureName)], { env, ...options }));
+}
+
+/**
+ * Starts a cluster through the API (fixtures/primary.mjs calls startCluster with `options`)
+ * whose workers run `workerFixture`, and waits until every worker is ready.
+ */
+export async function startPrimary(workerFixture: string, options: Record<string, unknown> = {}, env: Record<string, string> = {}) {
+  const cluster = { WORKER_SCRIPT: workerFixture, CLUSTER_OPTIONS: JSON.stringify(options) };
+  return whenReady(run([fixture('primary.mjs')], { env: { ...env, ...cluster } }));
 }
 
 export interface Reply {
@@ -114,3 +142,118 @@ export async function pidsServing(port: number, count: number, path = '/'): Prom
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Rejects with a message naming `what` unless `promise` settles within `ms`. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Listens on `port` and closes again: 'listening', or the error code (EADDRINUSE, ...). */
+export function tryListen(port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen(port, host, () => server.close(() => resolve('listening')));
+  });
+}
+
+/** A port that was free a moment ago. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The bytes of a GET request; without `connection: close` it asks for keep-alive (HTTP/1.1). */
+export function getRequest(path = '/', headers: Record<string, string> = {}): string {
+  const lines = Object.entries({ host: 'localhost', ...headers }).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `GET ${path} HTTP/1.1\r\n${lines.join('')}\r\n`;
+}
+
+/** A client on a raw TCP socket: sends exactly the bytes it is told, when it is told. */
+export interface RawConnection {
+  readonly socket: net.Socket;
+  /** Writes bytes as they are (a request, or part of one). */
+  send(text: string): void;
+  /** Resolves with the `count`-th complete response; rejects if the connection closes first. */
+  response(count?: number): Promise<Reply>;
+  /** Resolves when the connection has closed, with the ms since it was opened and all it received. */
+  readonly closed: Promise<{ afterMs: number; received: string }>;
+}
+
+/** Opens a TCP connection to 127.0.0.1:port and writes `send` at once (before it is even connected). */
+export function connectRaw(port: number, send = ''): RawConnection {
+  const openedAt = Date.now();
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  let ended = false;
+  const waiters = new Set<() => void>();
+  const notify = () => { for (const waiter of waiters) waiter(); };
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => { received += chunk; notify(); });
+  socket.on('error', () => {});
+  const closed = new Promise<{ afterMs: number; received: string }>((resolve) => {
+    socket.once('close', () => {
+      ended = true;
+      notify();
+      resolve({ afterMs: Date.now() - openedAt, received });
+    });
+  });
+  if (send !== '') socket.write(send);
+  const response = (count = 1) => new Promise<Reply>((resolve, reject) => {
+    const check = () => {
+      const replies = parseResponses(received, ended);
+      if (replies.length >= count) settle(() => resolve(replies[count - 1]!));
+      else if (ended) settle(() => reject(new Error(`connection closed after ${replies.length} responses; received:\n${received}`)));
+    };
+    const settle = (done: () => void) => { waiters.delete(check); done(); };
+    waiters.add(check);
+    check();
+  });
+  return { socket, send: (text) => socket.write(text), response, closed };
+}
+
+/**
+ * The complete responses in `text`. A response without content-length runs to the end of
+ * the connection, so it is complete only once the connection has `ended`.
+ */
+export function parseResponses(text: string, ended: boolean): Reply[] {
+  const replies: Reply[] = [];
+  let rest = text;
+  for (;;) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd === -1) return replies;
+    const [statusLine = '', ...headerLines] = rest.slice(0, headEnd).split('\r\n');
+    const headers: http.IncomingHttpHeaders = {};
+    for (const line of headerLines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+    const bodyStart = headEnd + 4;
+    if (length === undefined && !ended) return replies;
+    const bodyEnd = length === undefined ? rest.length : bodyStart + length;
+    if (rest.length < bodyEnd) return replies;
+    replies.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.slice(bodyStart, bodyEnd) });
+    rest = rest.slice(bodyEnd);
+  }
+}

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidsServing, request, sleep, startCli } from './helpers.ts';
+import { isAlive, pidsServing, request, sleep, startCli } from './helpers.ts';
 import { churnLoadWhile, keepAliveLoadWhile, type LoadResult } from './load.ts';
 
 type Cluster = Awaited<ReturnType<typeof startCli>>;
@@ -93,15 +93,6 @@ describe('hung workers', () => {
     expect(after.size).toBe(2);
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('recycling', () => {
   it('a worker over maxMemory is drained and replaced with no failed request', async () => {
