@@ -1,0 +1,53 @@
+import http from 'node:http';
+import { DEFAULT_POLICY } from '@clusterize/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive, request, startCli, tryListen, within, type Started } from './helpers.ts';
+
+let cluster: Started | undefined;
+afterEach(async () => {
+  await cluster?.stop('SIGKILL');
+  cluster = undefined;
+});
+
+const SLOW = '/slow?ms=1500';
+
+describe('graceful shutdown', () => {
+  for (const policy of [DEFAULT_POLICY, 'round-robin']) {
+    it(`SIGTERM: slow in-flight requests complete, the primary exits 0 and the port is free (${policy})`, async () => {
+      const running = await startCli('routes.mjs', ['--workers', '2', '--policy', policy]);
+      cluster = running;
+      const agent = new http.Agent({ keepAlive: true });
+      const slow = [
+        ...Array.from({ length: 4 }, () => request(running.port, SLOW)),
+        request(running.port, SLOW, { agent, headers: { connection: 'keep-alive' } }),
+      ];
+      await running.waitForCount(/slow request \d+/, slow.length);
+      running.child.kill('SIGTERM');
+      const replies = await within(Promise.all(slow), 5_000, 'answering the in-flight requests');
+      expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200]);
+      // The keep-alive connection is told to close with its last response.
+      expect(replies[4]!.headers.connection).toBe('close');
+      agent.destroy();
+      expect(await within(running.exited, 5_000, 'the primary exiting')).toEqual({ code: 0, signal: null });
+      const workers = new Set(replies.map((reply) => (JSON.parse(reply.body) as { pid: number }).pid));
+      expect([...workers].filter(isAlive)).toEqual([]);
+      expect(await tryListen(running.port)).toBe('listening');
+    });
+  }
+
+  it('Ctrl-C (SIGINT to the whole process group): workers keep serving, the primary drains and exits 0', async () => {
+    const running = await startCli('routes.mjs', ['--workers', '2'], {}, { detached: true });
+    cluster = running;
+    const slow = request(running.port, SLOW).then((reply) => ({ reply, at: Date.now() }));
+    const exited = running.exited.then((exit) => ({ exit, at: Date.now() }));
+    await running.waitFor(/slow request \d+/);
+    process.kill(-running.child.pid!, 'SIGINT');
+    const answered = await within(slow, 5_000, 'answering the in-flight request');
+    expect(answered.reply.status).toBe(200);
+    const primary = await within(exited, 5_000, 'the primary exiting');
+    expect(primary.exit).toEqual({ code: 0, signal: null });
+    // The primary waited for the request instead of leaving its workers behind.
+    expect(primary.at).toBeGreaterThanOrEqual(answered.at);
+    expect(await tryListen(running.port)).toBe('listening');
+  });
+});
