@@ -86,9 +86,15 @@ export function run(args: string[], options: { env?: Record<string, string>; cwd
   };
 }
 
-/** Waits for the primary's "workers ready on <address>" line; the port is NaN for a Unix socket. */
+/**
+ * Waits for the primary's "workers ready on <address>" line; the port is NaN for a Unix
+ * socket. A cluster that never gets ready is killed, as the caller never gets it to stop.
+ */
 async function whenReady(proc: Running) {
-  const match = await proc.waitFor(/workers? ready on (\S+)/);
+  const match = await proc.waitFor(/workers? ready on (\S+)/).catch(async (error: unknown) => {
+    await proc.stop('SIGKILL');
+    throw error;
+  });
   const where = match[1]!;
   const port = Number(/:(\d+)$/.exec(where)?.[1]);
   return { ...proc, port, address: where };
