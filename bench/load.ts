@@ -60,6 +60,11 @@ export function startLoad(options: LoadOptions): RunningLoad {
   let socketErrors = 0;
   let timeouts = 0;
   let connections = 0;
+  const count = (pid: string) => {
+    perWorker[pid] = (perWorker[pid] ?? 0) + 1;
+  };
+  const fromBody = options.pidFrom === 'body';
+  if (fromBody && options.churn) throw new Error('autocannon reports no body when each request has its own connection');
   const setupClient = (client: autocannon.Client) => {
     let sentAt = 0;
     const events = client as unknown as EventEmitter;
@@ -78,11 +83,6 @@ export function startLoad(options: LoadOptions): RunningLoad {
     events.on('connError', () => socketErrors++);
     events.on('timeout', () => timeouts++);
   };
-  const count = (pid: string) => {
-    perWorker[pid] = (perWorker[pid] ?? 0) + 1;
-  };
-  const fromBody = options.pidFrom === 'body';
-  if (fromBody && options.churn) throw new Error('autocannon reports no body when each request has its own connection');
   const path = options.path;
   const request = {
     ...(path ? { setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) } : {}),

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -7,6 +8,8 @@ export interface Machine {
   kernel: string;
   node: string;
   autocannon: string;
+  /** The commit the bench ran on, and whether packages/ had uncommitted changes. */
+  source: string;
 }
 
 export function describeMachine(): Machine {
@@ -17,5 +20,16 @@ export function describeMachine(): Machine {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     autocannon: autocannon.version,
+    source: describeSource(),
   };
+}
+
+function describeSource(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: new URL('..', import.meta.url), encoding: 'utf8' }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'packages') !== '';
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes in packages/' : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
 }

@@ -8,7 +8,7 @@ import { nodeClusterRoundRobin } from './contenders/node-cluster.ts';
 import { pm2Cluster } from './contenders/pm2.ts';
 import { startLoad } from './load.ts';
 import type { Scenario } from './scenarios.ts';
-import type { Settings } from './trial.ts';
+import type { Settings } from './rounds.ts';
 
 export const reloadContenders: readonly Contender[] = [clusterize(DEFAULT_POLICY, true), nodeClusterRoundRobin, pm2Cluster];
 

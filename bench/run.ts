@@ -8,9 +8,9 @@ import { reloadContenders, reloadUnderLoad, type ReloadResult } from './reload.t
 import { renderTables, writeResults, type BenchResults } from './report.ts';
 import { scenarios } from './scenarios.ts';
 import { checkTargets, summarize } from './summary.ts';
-import { runTrial, type Settings, type Trial } from './trial.ts';
+import { runScenario, type Settings, type Trial } from './rounds.ts';
 
-const FULL: Settings = { rounds: 3, seconds: 3, warmupSeconds: 1, workers: 2, reloads: 3, reloadUnder: ['keep-alive', 'churn'] };
+const FULL: Settings = { rounds: 5, seconds: 2, warmupSeconds: 1, workers: 2, reloads: 3, reloadUnder: ['keep-alive', 'churn'] };
 const QUICK: Settings = { rounds: 1, seconds: 1, warmupSeconds: 0, workers: 2, reloads: 1, reloadUnder: ['keep-alive'] };
 /** Whatever happens, the bench ends: the full run takes about 10 minutes. */
 const DEADLINE_MS = { full: 40 * 60_000, quick: 5 * 60_000 };
@@ -35,17 +35,12 @@ const command = process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lif
 const startedAt = new Date().toISOString();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-const trials = new Map<string, Trial[]>(scenarios.map((scenario) => [scenario.id, []]));
-for (let round = 1; round <= settings.rounds; round++) {
-  const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]!);
-  for (const scenario of scenarios) {
-    for (const contender of order) {
-      const trial = await runTrial(scenario, contender, round, settings);
-      trials.get(scenario.id)!.push(trial);
-      const figures = trial.measured === null ? '' : `${Math.round(trial.measured.requestsPerSecond)} req/s, p99 ${trial.measured.p99.toFixed(1)} ms, ${trial.measured.errors} errors`;
-      log(`round ${round}/${settings.rounds} ${scenario.id} ${contender.id}: ${figures}${trial.problem === null ? '' : ` PROBLEM: ${trial.problem}`}`);
-    }
-  }
+const trials = new Map<string, Trial[]>();
+for (const scenario of scenarios) {
+  trials.set(scenario.id, await runScenario(scenario, contenders, settings, (trial) => {
+    const figures = trial.measured === null ? '' : `${Math.round(trial.measured.requestsPerSecond)} req/s, p99 ${trial.measured.p99.toFixed(1)} ms, ${trial.measured.errors} errors`;
+    log(`${scenario.id} round ${trial.round}/${settings.rounds} ${trial.contender}: ${figures}${trial.problem === null ? '' : ` PROBLEM: ${trial.problem}`}`);
+  }));
 }
 
 const reload: ReloadResult[] = [];

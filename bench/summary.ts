@@ -2,7 +2,7 @@ import { DEFAULT_POLICY } from '@clusterize/core';
 import { BASELINE, type Contender } from './contenders/index.ts';
 import type { Scenario } from './scenarios.ts';
 import { balance, median } from './stats.ts';
-import type { Trial } from './trial.ts';
+import type { Trial } from './rounds.ts';
 
 /** One contender in one scenario: medians over the rounds. */
 export interface Row {
