@@ -86,3 +86,14 @@ export function sockname(handle: ListenHandle): { address: string; family: strin
 
 /** libuv's UV_EADDRINUSE etc. are negative errnos; Node turns them into `err.code`. */
 export const UV_EINVAL = -22;
+
+/**
+ * A 'disconnect' listener refs the IPC channel (child_process counts 'message' and
+ * 'disconnect' listeners), which would keep a worker alive after its app closed every
+ * server. This gives back the one reference our own listener took, so the worker lives
+ * as long as the app's own handles, as a lone process would.
+ */
+export function releaseChannelRef(): void {
+  const channel = process.channel as (NonNullable<typeof process.channel> & { unrefCounted?: () => void }) | undefined;
+  channel?.unrefCounted?.();
+}

@@ -29,7 +29,9 @@ export type WorkerMessage =
   | { act: 'hello'; pid: number }
   | { act: 'listen'; seq: number; query: ListenQuery }
   | { act: 'unlisten'; key: string }
+  | { act: 'listenFailed'; key: string; errno: number }
   | { act: 'ready' }
+  | { act: 'accepting'; key: string }
   | { act: 'acks'; accepted: number[]; refused: number[]; connections: number }
   | { act: 'draining' }
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay };
@@ -87,7 +89,9 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   hello: (m) => isInt(m.pid, 1),
   listen: (m) => isInt(m.seq) && isQuery(m.query),
   unlisten: (m) => isString(m.key),
+  listenFailed: (m) => isString(m.key) && typeof m.errno === 'number' && Number.isInteger(m.errno) && m.errno < 0,
   ready: () => true,
+  accepting: (m) => isString(m.key),
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isInt(m.connections),
   draining: () => true,
   pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay),

@@ -232,27 +232,34 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       worker.post({
         act: 'listening', seq, errno: acquired.errno, key: listener?.key ?? '',
         transport: listener?.transport ?? this.policy.transport, sockname: listener?.sockname ?? null,
-      });
-      if (listener === undefined) {
-        const error = { code: getSystemErrorName(acquired.errno), address: query.address, port: query.port };
-        this.options.log(`clusterize: worker ${worker.id} could not listen on ${describeAddress(query)}: ${error.code}`);
-        this.emit('listenError', worker, error);
-        return;
-      }
+      }, listener?.handleForListen());
+      if (listener === undefined) return this.listenFailed(worker, query, acquired.errno);
       if (worker.state === 'online' || worker.state === 'starting') worker.state = 'listening';
       this.emit('listening', worker, listener.sockname ?? query.address ?? '');
       if (worker.routable) listener.route(worker);
     },
     unlisten: (worker, { key }) => this.registry.release(worker, key),
+    listenFailed: (worker, { key, errno }) => {
+      const query = this.registry.get(key)?.query;
+      this.registry.release(worker, key);
+      if (query !== undefined) this.listenFailed(worker, query, errno);
+    },
     ready: (worker) => {
       if (worker.state !== 'listening' && worker.state !== 'online') return;
       worker.state = 'ready';
-      worker.readyAt = Date.now();
-      worker.lastPong = worker.readyAt;
-      clearTimeout(worker.readyTimer);
-      for (const key of worker.keys) this.registry.get(key)?.route(worker);
-      this.emit('ready', worker);
-      if (this.live().filter((w) => w.state === 'ready').length >= this.target) this.firstReady.resolve();
+      worker.lastPong = Date.now();
+      for (const key of worker.keys) {
+        const listener = this.registry.get(key);
+        if (listener === undefined) continue;
+        // A worker that accepts on its own copy of the socket is ready once it says it accepts.
+        if (listener.transport !== 'forward') worker.awaitingAccept.add(key);
+        listener.route(worker);
+      }
+      if (worker.awaitingAccept.size === 0) this.announceReady(worker);
+    },
+    accepting: (worker, { key }) => {
+      if (!worker.awaitingAccept.delete(key) || worker.awaitingAccept.size > 0 || worker.state !== 'ready') return;
+      this.announceReady(worker);
     },
     acks: (worker, { accepted, refused, connections }) => {
       worker.connections = connections;
@@ -272,6 +279,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       worker.loopDelay = delay;
     },
   };
+
+  private listenFailed(worker: WorkerProcess, query: ListenQuery, errno: number): void {
+    const error = { code: getSystemErrorName(errno), address: query.address, port: query.port };
+    this.options.log(`clusterize: worker ${worker.id} could not listen on ${describeAddress(query)}: ${error.code}`);
+    this.emit('listenError', worker, error);
+  }
+
+  private announceReady(worker: WorkerProcess): void {
+    worker.readyAt = Date.now();
+    clearTimeout(worker.readyTimer);
+    this.emit('ready', worker);
+    if (this.live().filter((w) => w.readyAt !== undefined).length >= this.target) this.firstReady.resolve();
+  }
 
   private redispatch(worker: WorkerProcess, id: number): void {
     const handoff = worker.pendingHandoffs.get(id);
@@ -372,7 +392,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   private onReadyTimeout(worker: WorkerProcess): void {
-    if (!worker.alive || worker.state === 'ready' || worker.state === 'draining') return;
+    if (!worker.alive || worker.readyAt !== undefined || worker.state === 'draining') return;
     worker.failure = `was not ready within ${this.options.readyTimeout} ms`;
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
     worker.kill('SIGKILL');

@@ -1,5 +1,5 @@
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
-import type { Sockname } from '../protocol.js';
+import type { ListenQuery, Sockname } from '../protocol.js';
 import type { Balancer } from './policies/index.js';
 import { Listener } from './listener.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -19,12 +19,12 @@ export class ForwardingListener extends Listener {
 
   constructor(
     key: string,
+    query: ListenQuery,
     handle: ListenHandle,
     sockname: Sockname | null,
-    backlog: number,
     private readonly balance: Balancer,
   ) {
-    super(key, handle, sockname, backlog);
+    super(key, query, handle, sockname);
   }
 
   start(): number {

@@ -83,9 +83,15 @@ export class ListenerRegistry {
       handle.close();
       return errno;
     }
+    // libuv defers a bind's EADDRINUSE to the next listen() or getsockname() (delayed_error).
+    const out: Record<string, unknown> = {};
+    const delayed = handle.getsockname?.(out) ?? 0;
+    if (delayed !== 0) {
+      handle.close();
+      return delayed;
+    }
     const name = (sockname(handle) ?? null) as Sockname | null;
-    const backlog = query.backlog ?? 511;
-    const listener = this.build(key, handle, name, backlog, selfBound);
+    const listener = this.build(key, query, handle, name, selfBound);
     const started = listener.start();
     if (started !== 0) {
       handle.close();
@@ -94,12 +100,12 @@ export class ListenerRegistry {
     return listener;
   }
 
-  private build(key: string, handle: ListenHandle, name: Sockname | null, backlog: number, selfBound: boolean): Listener {
-    if (selfBound) return new ReusePortListener(key, handle, name, backlog);
-    if (this.policy.transport === 'shared') return new SharedListener(key, handle, name, backlog);
+  private build(key: string, query: ListenQuery, handle: ListenHandle, name: Sockname | null, selfBound: boolean): Listener {
+    if (selfBound) return new ReusePortListener(key, query, handle, name);
+    if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name);
     // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
     const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
-    return new ForwardingListener(key, handle, name, backlog, balancer);
+    return new ForwardingListener(key, query, handle, name, balancer);
   }
 }
 

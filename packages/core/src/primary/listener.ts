@@ -1,5 +1,5 @@
 import type { ListenHandle } from '../node-internals.js';
-import type { Sockname, Transport } from '../protocol.js';
+import type { ListenQuery, Sockname, Transport } from '../protocol.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /**
@@ -15,10 +15,14 @@ export abstract class Listener {
 
   constructor(
     readonly key: string,
+    readonly query: ListenQuery,
     protected readonly handle: ListenHandle,
     readonly sockname: Sockname | null,
-    protected readonly backlog: number,
   ) {}
+
+  protected get backlog(): number {
+    return this.query.backlog ?? 511;
+  }
 
   /** Called once after binding; a non-zero errno means the port cannot be served. */
   abstract start(): number;
@@ -28,6 +32,14 @@ export abstract class Listener {
 
   /** The worker is draining, closed its server or exited: give it no more. */
   abstract unroute(worker: WorkerProcess): void;
+
+  /**
+   * The socket a worker's own listen() is tried on before its server counts as listening
+   * (shared sockets), so that errors only listen(2) reports reach the worker's server.
+   */
+  handleForListen(): ListenHandle | undefined {
+    return undefined;
+  }
 
   /** A worker acknowledged hand-offs and may take more. */
   flush(): void {}

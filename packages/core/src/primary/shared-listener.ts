@@ -1,3 +1,4 @@
+import type { ListenHandle } from '../node-internals.js';
 import type { Transport } from '../protocol.js';
 import { Listener } from './listener.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -12,6 +13,10 @@ export class SharedListener extends Listener {
 
   start(): number {
     return 0;
+  }
+
+  override handleForListen(): ListenHandle | undefined {
+    return this.handle;
   }
 
   route(worker: WorkerProcess): void {
@@ -29,6 +34,10 @@ export class SharedListener extends Listener {
  */
 export class ReusePortListener extends SharedListener {
   override readonly transport = 'self';
+
+  override handleForListen(): ListenHandle | undefined {
+    return undefined;
+  }
 
   override route(worker: WorkerProcess): void {
     worker.post({ act: 'accept', key: this.key });

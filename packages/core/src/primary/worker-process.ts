@@ -20,6 +20,8 @@ export class WorkerProcess implements Target {
   connections = 0;
   /** Listener keys this worker's servers are registered for. */
   readonly keys = new Set<string>();
+  /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
+  readonly awaitingAccept = new Set<string>();
   readonly startedAt = Date.now();
   readyAt: number | undefined;
   readyTimer: NodeJS.Timeout | undefined;

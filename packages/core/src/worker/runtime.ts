@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
-import { bindHandle, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
-import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Transport, type WorkerMessage } from '../protocol.js';
+import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
+import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { drainServer, openConnections, track } from './drain.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ProxyHandle } from './proxy-handle.js';
@@ -10,6 +10,7 @@ import { ProxyHandle } from './proxy-handle.js';
 interface Registration {
   server: net.Server;
   query: ServerQuery;
+  sockname: Sockname | null;
   proxy: ProxyHandle;
   transport: Transport;
 }
@@ -18,6 +19,8 @@ interface PendingListen {
   server: net.Server;
   query: ServerQuery;
   callback: GetServerCallback;
+  /** Keeps the process alive until the primary answers, as a binding socket would. */
+  hold: NodeJS.Timeout;
 }
 
 type Handlers = { [A in Act<PrimaryMessage>]: (message: MessageOf<PrimaryMessage, A>, handle: unknown) => void };
@@ -65,6 +68,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     process.on('SIGINT', () => {});
     process.on('SIGTERM', () => void this.drain(this.shutdownTimeout));
     process.on('disconnect', () => void this.drain(this.shutdownTimeout));
+    releaseChannelRef();
     this.send({ act: 'hello', pid: process.pid });
   }
 
@@ -103,7 +107,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
     const seq = ++this.seq;
     query = plainQuery(query);
-    this.pendingListens.set(seq, { server, query, callback });
+    this.pendingListens.set(seq, { server, query, callback, hold: setInterval(() => {}, 2 ** 31 - 1) });
     const family = `${query.address}:${query.addressType}`;
     const index = query.port === 0 ? this.portZeroListens.get(family) ?? 0 : 0;
     if (query.port === 0) this.portZeroListens.set(family, index + 1);
@@ -116,16 +120,19 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   private readonly handlers: Handlers = {
-    listening: ({ seq, errno, key, transport, sockname }) => {
+    listening: ({ seq, errno, key, transport, sockname }, handle) => {
       const pending = this.pendingListens.get(seq);
       if (pending === undefined) return;
       this.pendingListens.delete(seq);
-      if (errno !== 0) {
-        pending.callback(errno, null);
+      clearInterval(pending.hold);
+      const failed = errno !== 0 ? errno : this.tryListen(pending.query, transport, sockname, handle as ListenHandle | undefined);
+      if (failed !== 0) {
+        if (errno === 0) this.send({ act: 'listenFailed', key, errno: failed });
+        pending.callback(failed, null);
         return;
       }
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
-      this.registrations.set(key, { server: pending.server, query: pending.query, proxy, transport });
+      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport });
       track(pending.server);
       if (transport === 'forward') pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
       pending.callback(0, proxy);
@@ -137,10 +144,12 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         (handle as ListenHandle | undefined)?.close();
         return;
       }
-      const source = handle as ListenHandle | undefined ?? this.bindOwnSocket(registration);
+      const source = handle as ListenHandle | undefined ?? this.bindOwnSocket(registration.query, registration.sockname);
       if (typeof source === 'number') return void registration.server.emit('error', bindError(source, registration.query));
       const errno = registration.proxy.attach(source, registration.query.backlog ?? 511);
       if (errno !== 0) registration.server.emit('error', bindError(errno, registration.query));
+      // The primary counts this worker ready once it really accepts.
+      else this.send({ act: 'accepting', key });
     },
     pause: ({ key }) => this.registrations.get(key)?.proxy.detach(),
     conn: ({ key, id }, handle) => {
@@ -165,9 +174,23 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     },
   };
 
-  private bindOwnSocket(registration: Registration): ListenHandle | number {
-    const port = Number(registration.proxy.getsockname === undefined ? registration.query.port : portOf(registration.proxy));
-    return bindHandle({ ...registration.query, port }, (registration.query.flags ?? 0) | UV_TCP_REUSEPORT);
+  private bindOwnSocket(query: ServerQuery, sockname: Sockname | null): ListenHandle | number {
+    return bindHandle({ ...query, port: sockname?.port ?? query.port }, (query.flags ?? 0) | UV_TCP_REUSEPORT);
+  }
+
+  /**
+   * The worker listens once on the socket it will accept on, then lets go of it until it is
+   * ready: the socket stays listening (the primary holds it), so clients that connect
+   * before any worker is ready wait in its queue instead of being refused, and an error
+   * only listen(2) reports reaches the server through Node's own path.
+   */
+  private tryListen(query: ServerQuery, transport: Transport, sockname: Sockname | null, handle: ListenHandle | undefined): number {
+    const socket = transport === 'self' ? this.bindOwnSocket(query, sockname) : handle;
+    if (socket === undefined) return 0;
+    if (typeof socket === 'number') return socket;
+    const errno = socket.listen(query.backlog ?? 511);
+    socket.close();
+    return errno;
   }
 
   private unregister(proxy: ProxyHandle): void {
@@ -232,12 +255,6 @@ function plainQuery(query: ServerQuery): ServerQuery {
     readableAll: query.readableAll === true,
     writableAll: query.writableAll === true,
   };
-}
-
-function portOf(proxy: ProxyHandle): number {
-  const out: Record<string, unknown> = {};
-  proxy.getsockname?.(out);
-  return out.port as number;
 }
 
 function bindError(errno: number, query: ServerQuery): Error {
