@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
 import { createCluster } from './start.js';
@@ -101,3 +102,32 @@ function listenError({ code, address, port }: ListenError): Error {
   return Object.assign(new Error(`listen ${code}: ${where}`), { code, syscall: 'listen', address, port });
 }
 
+
+/** What an adapter tells core about its framework's apps. */
+export interface AppKind<App> {
+  /** What the adapter accepts, for error messages: "an Express app (express()) or a function that returns one". */
+  readonly expected: string;
+  isApp(value: unknown): value is App;
+  /** The request listener that serves the app. */
+  handler(app: App): http.RequestListener;
+}
+
+/** Builds the app in each worker, so what it opens (database pools, timers) is never opened in the primary. */
+export type AppFactory<App> = () => App | Promise<App>;
+
+/**
+ * The body of the Express and Koa adapters: takes an app or a factory (checked, with a
+ * coded error that says what was expected) and serves it with clusterizeServer.
+ */
+export function clusterizeApp<App>(kind: AppKind<App>, appOrFactory: App | AppFactory<App>, options?: ClusterOptions) {
+  const invalid = (value: unknown, source: string) => clusterizeTypeError('ERR_CLUSTERIZE_INVALID_APP',
+    `expected ${kind.expected}, ${source} ${value === null ? 'null' : typeof value}`);
+  if (!kind.isApp(appOrFactory) && typeof appOrFactory !== 'function') throw invalid(appOrFactory, 'got');
+  const build = async (): Promise<App> => {
+    if (kind.isApp(appOrFactory)) return appOrFactory;
+    const app = await (appOrFactory as AppFactory<App>)();
+    if (!kind.isApp(app)) throw invalid(app, 'the factory returned');
+    return app;
+  };
+  return clusterizeServer(async () => http.createServer(kind.handler(await build())), options);
+}
