@@ -3,6 +3,7 @@ import supertest from 'supertest';
 import { afterEach, expect, it } from 'vitest';
 import type { ClusterizedServer, ClusterOptions } from '@clusterize/core';
 import { fixture, pidsServing, request, run, sleep, type Running } from './helpers.ts';
+import { churnLoadWhile } from './load.ts';
 
 export interface StartedFixture extends Running {
   url: string;
@@ -13,12 +14,7 @@ export interface StartedFixture extends Running {
 export async function startFixture(name: string, env: Record<string, string> = {}): Promise<StartedFixture> {
   const proc = run([fixture(name)], { env });
   const url = (await proc.waitFor(/listening on (http:\/\/\S+)/))[1]!;
-  const port = Number(new URL(url).port);
-  // Workaround for a core bug: with the shared and reuseport policies the primary's listen
-  // callback runs before any worker accepts on the socket, so a connection made at once can
-  // be refused. Remove once core reports ready only after a worker accepts.
-  await waitUntil(() => request(port).then(() => true, () => false), 'the cluster accepts connections');
-  return { ...proc, url, port };
+  return { ...proc, url, port: Number(new URL(url).port) };
 }
 
 export async function waitUntil(check: () => Promise<boolean>, what: string, timeout = 15_000): Promise<void> {
@@ -82,6 +78,20 @@ export function itServesOnACluster(fixtureName: string): void {
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ slow: true });
     expect(await exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('reloads on SIGHUP under connection churn: nothing dropped, every worker replaced', async () => {
+    const started = await start();
+    const before = await pidsServing(started.port, 20);
+    const reloaded = started.waitFor(/reload complete/, 20_000);
+    const load = churnLoadWhile(started.port, reloaded.then(() => sleep(200)), { concurrency: 4 });
+    started.child.kill('SIGHUP');
+    const result = await load;
+    expect(result.requests).toBeGreaterThan(20);
+    expect({ errors: result.errors, non2xx: result.non2xx, timeouts: result.timeouts }).toEqual({ errors: 0, non2xx: 0, timeouts: 0 });
+    const after = await pidsServing(started.port, 20);
+    expect(after.size).toBe(2);
+    expect([...after.keys()].filter((pid) => before.has(pid))).toEqual([]);
   });
 
   it('keeps serving from the other worker when one crashes, and replaces it', async () => {
