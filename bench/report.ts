@@ -91,7 +91,12 @@ over them. "vs RR" divides by node:cluster round-robin's median from the same ru
 - **primary CPU per 1k conns**: user + system CPU time of the dispatching process (node:cluster's and
   clusterize's primary) during the measured load, from /proc, per 1,000 connections served. Each app
   response says how many requests its connection has carried, so a churn run proves that every
-  request came on a new connection.`;
+  request came on a new connection.
+- **Reload under load**: ${settings.reloads} rolling reloads one after the other, 0.5 s apart, under each load:
+  clusterize (default policy, SIGHUP to its primary), node:cluster round-robin with the usual
+  fork-then-disconnect reload (bench/contenders/node-cluster-primary.ts; a worker still alive 5 s
+  after \`disconnect()\` is killed) and \`pm2 reload\` in cluster mode. Failed requests = socket errors +
+  timeouts + non-2xx.`;
 }
 
 function benchmarksMarkdown(results: BenchResults, jsonName: string, notes: string): string {
