@@ -89,3 +89,18 @@ describe('maxAge', () => {
     }
   });
 });
+
+describe('cluster.workers', () => {
+  it("shows each worker's memory and event-loop delay from its heartbeats", async () => {
+    const { proc } = await startApi({ SCENARIO: 'health' });
+    await proc.waitFor(/"event":"health"/, 10_000);
+    const health = events(proc).find((e) => e.event === 'health')!.workers as { pid: number; rss: number; loopDelay: { mean: number; p99: number; max: number } }[];
+    expect(health).toHaveLength(2);
+    for (const worker of health) {
+      expect(worker.rss).toBeGreaterThan(10 * 1024 * 1024);
+      expect(worker.loopDelay.mean).toBeGreaterThan(0);
+      expect(worker.loopDelay.p99).toBeGreaterThanOrEqual(worker.loopDelay.mean);
+      expect(worker.loopDelay.max).toBeGreaterThanOrEqual(worker.loopDelay.p99);
+    }
+  });
+});
