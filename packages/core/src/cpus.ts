@@ -12,16 +12,22 @@ export function availableCpus(): number {
 }
 
 function cgroupCpuQuota(): number | undefined {
-  // cgroup v2: "max 100000" (no limit) or "<quota> <period>".
-  const v2 = read('/sys/fs/cgroup/cpu.max');
-  if (v2 !== undefined) {
-    const [quota, period] = v2.split(/\s+/);
-    return quotaOf(quota, period);
-  }
-  return quotaOf(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
+  return cpuQuota(read('/sys/fs/cgroup/cpu.max'), read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
 }
 
-function quotaOf(quota: string | undefined, period: string | undefined): number | undefined {
+/**
+ * CPUs a cgroup allows, from cgroup v2's cpu.max ("max 100000" = no limit, or
+ * "<quota> <period>") or else cgroup v1's cfs_quota_us / cfs_period_us (-1 = no limit).
+ */
+export function cpuQuota(v2CpuMax: string | undefined, v1Quota?: string, v1Period?: string): number | undefined {
+  if (v2CpuMax !== undefined) {
+    const [quota, period] = v2CpuMax.split(/\s+/);
+    return ratio(quota, period);
+  }
+  return ratio(v1Quota, v1Period);
+}
+
+function ratio(quota: string | undefined, period: string | undefined): number | undefined {
   const q = Number(quota);
   const p = Number(period);
   return Number.isFinite(q) && Number.isFinite(p) && q > 0 && p > 0 ? q / p : undefined;

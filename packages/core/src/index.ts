@@ -7,4 +7,4 @@ export { clusterizeApp, clusterizeServer, roleFor, type AppFactory, type AppKind
 export { currentWorker, startWorker } from './worker/start.js';
 export type { WorkerRuntime, WorkerEvents } from './worker/runtime.js';
 export { errorCodes, isClusterizeError, clusterizeTypeError, type ClusterizeError, type ErrorCode } from './errors.js';
-export { availableCpus } from './cpus.js';
+export { availableCpus, cpuQuota } from './cpus.js';
