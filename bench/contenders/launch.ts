@@ -2,6 +2,7 @@ import { start, type Proc } from '../process.ts';
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
+const RELOAD_TIMEOUT_MS = 60_000;
 
 /**
  * Runs a Node.js script with the Node.js that runs the bench and waits for the port in its
@@ -34,4 +35,14 @@ export async function stopProcess(proc: Proc, graceful: boolean): Promise<string
 export async function stopAll(procs: readonly Proc[], graceful: boolean): Promise<string | null> {
   const problems = await Promise.all(procs.map((proc) => stopProcess(proc, graceful)));
   return problems.find((problem) => problem !== null) ?? null;
+}
+
+/** A rolling reload by SIGHUP to a primary that prints `reload complete` or `reload failed: ...` when done. */
+export function reloadBySighup(proc: Proc, name: string): () => Promise<void> {
+  return async () => {
+    const mark = proc.mark();
+    proc.signal('SIGHUP');
+    const outcome = await proc.waitFor(/reload (complete|failed.*)/, RELOAD_TIMEOUT_MS, mark);
+    if (outcome[1] !== 'complete') throw new Error(`${name}: ${outcome[0]}`);
+  };
 }

@@ -37,7 +37,7 @@ async function reload(): Promise<void> {
 
 let reloading = Promise.resolve();
 process.on('SIGHUP', () => {
-  reloading = reloading.then(reload);
+  reloading = reloading.then(reload).catch((error: unknown) => console.error(`reload failed: ${String(error)}`));
 });
 process.on('SIGTERM', async () => {
   await Promise.all(Object.values(cluster.workers ?? {}).flatMap((worker) => (worker === undefined ? [] : [retire(worker)])));
