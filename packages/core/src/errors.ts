@@ -11,7 +11,6 @@ const messages = {
   ERR_CLUSTERIZE_SCRIPT_NOT_FOUND: 'Script not found',
   ERR_CLUSTERIZE_MISSING_SCRIPT: 'No script given',
   ERR_CLUSTERIZE_ALREADY_STARTED: 'Cluster already started',
-  ERR_CLUSTERIZE_NOT_A_WORKER: 'Not a clusterize worker',
   ERR_CLUSTERIZE_NOT_RUNNING: 'Cluster not running',
   ERR_CLUSTERIZE_INVALID_APP: 'Not an app of the expected framework',
   ERR_CLUSTERIZE_RELOAD_FAILED: 'Reload failed',

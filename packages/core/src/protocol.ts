@@ -37,7 +37,7 @@ export type WorkerMessage =
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay };
 
 export type PrimaryMessage =
-  | { act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null }
+  | { act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null; reportLoad: boolean }
   | { act: 'accept'; key: string }
   | { act: 'pause'; key: string }
   | { act: 'conn'; key: string; id: number }

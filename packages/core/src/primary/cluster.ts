@@ -107,7 +107,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /** The address of the first port the workers listen on, once one does. */
   address(): Sockname | string | null {
-    for (const listener of this.registry.all()) return listener.sockname ?? listener.key.split(':')[0] ?? null;
+    for (const listener of this.registry.all()) return listener.sockname ?? listener.query.address;
     return null;
   }
 
@@ -180,7 +180,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   private fork(): WorkerProcess {
     const id = ++this.nextId;
-    const token = randomBytes(16).toString('hex');
+    // 64 random bits: unguessable by the app, short enough to cost nothing on every message.
+    const token = randomBytes(8).toString('hex');
     const child = fork(this.options.script, [...this.options.args], {
       execArgv: workerExecArgv(this.options.execArgv, id),
       env: {
@@ -232,6 +233,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       worker.post({
         act: 'listening', seq, errno: acquired.errno, key: listener?.key ?? '',
         transport: listener?.transport ?? this.policy.transport, sockname: listener?.sockname ?? null,
+        reportLoad: listener?.transport === 'forward' && this.policy.reportsLoad === true,
       }, listener?.handleForListen());
       if (listener === undefined) return this.listenFailed(worker, query, acquired.errno);
       if (worker.state === 'online' || worker.state === 'starting') worker.state = 'listening';

@@ -14,14 +14,17 @@ const UV_READABLE = 1;
 const UV_WRITABLE = 2;
 
 /** Same address, port, family and fd: the same listener, bound once (Node's cluster key). */
-export function listenerKey(query: ListenQuery): string {
+function identity(query: ListenQuery): string {
   const base = `${query.address}:${query.port}:${query.addressType}:${query.fd ?? ''}`;
   return query.port === 0 ? `${base}:${query.index}` : base;
 }
 
 /** Binds each requested port once in the primary and keeps who uses it. */
 export class ListenerRegistry {
+  /** By the short key that travels in every message about the listener. */
   private readonly listeners = new Map<string, Listener>();
+  private readonly byIdentity = new Map<string, Listener>();
+  private nextKey = 0;
 
   constructor(private readonly policy: Policy) {}
 
@@ -34,14 +37,16 @@ export class ListenerRegistry {
   }
 
   acquire(worker: WorkerProcess, query: ListenQuery): Acquired {
-    const key = listenerKey(query);
-    let listener = this.listeners.get(key);
+    const id = identity(query);
+    let listener = this.byIdentity.get(id);
     if (listener === undefined) {
-      const created = this.create(key, query);
+      const created = this.create(String(++this.nextKey), query);
       if (typeof created === 'number') return { errno: created };
       listener = created;
-      this.listeners.set(key, listener);
+      this.listeners.set(listener.key, listener);
+      this.byIdentity.set(id, listener);
     }
+    const key = listener.key;
     listener.registered.add(worker);
     worker.keys.add(key);
     return { errno: 0, listener };
@@ -55,6 +60,7 @@ export class ListenerRegistry {
     listener.unroute(worker);
     if (listener.registered.size === 0) {
       this.listeners.delete(key);
+      this.byIdentity.delete(identity(listener.query));
       listener.close();
     }
   }
@@ -72,6 +78,7 @@ export class ListenerRegistry {
   closeAll(): void {
     for (const listener of this.listeners.values()) listener.close();
     this.listeners.clear();
+    this.byIdentity.clear();
   }
 
   private create(key: string, query: ListenQuery): Listener | number {

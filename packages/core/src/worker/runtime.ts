@@ -120,7 +120,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   private readonly handlers: Handlers = {
-    listening: ({ seq, errno, key, transport, sockname }, handle) => {
+    listening: ({ seq, errno, key, transport, sockname, reportLoad }, handle) => {
       const pending = this.pendingListens.get(seq);
       if (pending === undefined) return;
       this.pendingListens.delete(seq);
@@ -134,7 +134,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
       this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport });
       track(pending.server);
-      if (transport === 'forward') pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
+      // Balancing by open connections needs to hear when they close, not only when they open.
+      if (reportLoad) pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
       pending.callback(0, proxy);
       this.scheduleReady();
     },

@@ -25,6 +25,8 @@ export interface Policy {
    */
   readonly transport: Transport;
   readonly createBalancer?: () => Balancer;
+  /** The balancer weighs workers by open connections: workers report when one closes. */
+  readonly reportsLoad?: boolean;
   /** Throws a coded error where this platform or Node.js cannot run the policy. */
   readonly assertSupported?: () => void;
 }

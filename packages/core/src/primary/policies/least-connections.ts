@@ -25,4 +25,4 @@ function createBalancer(): Balancer {
   };
 }
 
-export const leastConnections: Policy = { name: 'least-connections', transport: 'forward', createBalancer };
+export const leastConnections: Policy = { name: 'least-connections', transport: 'forward', createBalancer, reportsLoad: true };
