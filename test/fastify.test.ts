@@ -83,11 +83,14 @@ describe('@clusterize/fastify on a cluster', () => {
     await proc.waitFor(/primary got \{"hello":"primary"\} from worker [12]/);
   });
 
-  it("runs each worker's onClose hooks on SIGTERM", async () => {
+  it("runs each worker's onClose hooks on SIGTERM, then the primary's", async () => {
     proc = await startFixture('fastify-app.mjs');
     expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(proc.output()).toMatch(/onClose ran in worker 1/);
-    expect(proc.output()).toMatch(/onClose ran in worker 2/);
+    const output = proc.output();
+    expect(output).toMatch(/onClose ran in worker 1/);
+    expect(output).toMatch(/onClose ran in worker 2/);
+    const primaryClosed = output.indexOf('onClose ran in the primary');
+    expect(primaryClosed).toBeGreaterThan(output.lastIndexOf('onClose ran in worker'));
   });
 
   it("drains the cluster when the primary's fastify.close() runs, finishing requests in flight", async () => {

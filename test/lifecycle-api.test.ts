@@ -104,3 +104,13 @@ describe('cluster.workers', () => {
     }
   });
 });
+
+describe('cluster.beforeExit()', () => {
+  it('runs after every worker has exited on SIGTERM, then the primary exits 0', async () => {
+    const { proc } = await startApi({});
+    expect(await proc.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    const log = events(proc).filter((e) => e.event === 'exit' || e.event === 'beforeExit');
+    expect(log.map((e) => e.event)).toEqual(['exit', 'exit', 'beforeExit']);
+    expect(log[2]).toMatchObject({ workersLeft: 0 });
+  });
+});

@@ -40,6 +40,8 @@ async function clusterize(fastify: FastifyInstance, options: ClusterOptions): Pr
     const closeCluster = listenThroughCluster(fastify, (callback) => {
       const listening = served.listen(callback);
       primary = listening.cluster;
+      // On SIGTERM the cluster drains, then the primary's own onClose hooks run.
+      primary?.beforeExit(() => fastify.close());
       return listening;
     });
     fastify.addHook('preClose', closeCluster);

@@ -77,6 +77,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private stopped: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private firstReady = Promise.withResolvers<void>();
+  private readonly exitHooks: (() => unknown)[] = [];
 
   constructor(readonly options: ResolvedOptions) {
     super();
@@ -163,6 +164,34 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.firstReady.resolve();
     });
     return this.stopped;
+  }
+
+  /**
+   * Runs before the primary exits on SIGTERM/SIGINT, after every worker has exited: where a
+   * framework in the primary closes (Fastify's onClose hooks) and primary-side resources go.
+   */
+  beforeExit(hook: () => unknown): void {
+    this.exitHooks.push(hook);
+  }
+
+  /** Runs the beforeExit hooks, each bounded by shutdownTimeout; errors are logged. */
+  async runExitHooks(): Promise<void> {
+    await Promise.all(this.exitHooks.map(async (hook) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.options.log(`clusterize: a beforeExit hook did not finish within ${this.options.shutdownTimeout} ms`);
+          resolve();
+        }, this.options.shutdownTimeout);
+      });
+      try {
+        await Promise.race([hook(), timeout]);
+      } catch (error) {
+        this.options.log(`clusterize: a beforeExit hook failed: ${(error as Error)?.stack ?? String(error)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }));
   }
 
   /** Kills every worker at once (a second Ctrl-C). */

@@ -11,7 +11,7 @@ export function handleSignals(cluster: Cluster): () => void {
     received++;
     if (received === 1) {
       cluster.options.log(`clusterize: ${signal} received; draining workers (up to ${cluster.options.shutdownTimeout} ms; send it again to stop at once)`);
-      void cluster.shutdown().then(() => process.exit(0));
+      void cluster.shutdown().then(() => cluster.runExitHooks()).then(() => process.exit(0));
       return;
     }
     cluster.options.log(`clusterize: ${signal} received again; killing workers`);
