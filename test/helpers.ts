@@ -147,6 +147,20 @@ export async function pidsServing(port: number, count: number, path = '/'): Prom
   return pids;
 }
 
+/**
+ * The worker pids that answer new connections, asking until `workers` different ones have
+ * answered (at most `maxRequests`): under the shared policy the kernel picks the worker, and
+ * a short run of sequential connections can all land on one.
+ */
+export async function workerPids(port: number, workers: number, maxRequests = 200): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (let i = 0; i < maxRequests && pids.size < workers; i++) {
+    const { body } = await request(port);
+    pids.add((JSON.parse(body) as { pid: number }).pid);
+  }
+  return pids;
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether a process with this pid exists. */
