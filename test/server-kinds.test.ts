@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixture, startCli, type Running } from './helpers.ts';
+
+const ca = readFileSync(fixture('tls-cert.pem'));
+type Answer = { pid: number; kind: string; version?: string };
+
+let cluster: Running | undefined;
+afterEach(async () => {
+  await cluster?.stop('SIGKILL');
+  cluster = undefined;
+});
+
+const clients: Record<string, (port: number) => Promise<Answer>> = {
+  https: (port) => new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, ca, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve(JSON.parse(body) as Answer));
+    }).on('error', reject);
+  }),
+  http2: (port) => new Promise((resolve, reject) => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, { ca });
+    session.on('error', reject);
+    const stream = session.request({ ':path': '/' });
+    let body = '';
+    stream.on('data', (chunk) => { body += chunk; });
+    stream.on('end', () => {
+      session.close();
+      resolve(JSON.parse(body) as Answer);
+    });
+  }),
+  net: (port) => new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let body = '';
+    socket.on('data', (chunk) => { body += chunk; });
+    socket.on('end', () => resolve(JSON.parse(body) as Answer));
+    socket.on('error', reject);
+  }),
+};
+
+describe('every kind of net.Server is clustered', () => {
+  for (const kind of ['https', 'http2', 'net']) {
+    for (const policy of ['shared', 'round-robin']) {
+      it(`${kind} (${policy}): the worker does the TLS handshake or protocol itself; both workers answer`, async () => {
+        const started = await startCli('server-kinds.mjs', ['--workers', '2', '--policy', policy], { KIND: kind });
+        cluster = started;
+        const pids = new Set<number>();
+        for (let i = 0; i < 100 && pids.size < 2; i++) {
+          const answer = await clients[kind]!(started.port);
+          expect(answer.kind).toBe(kind);
+          if (kind === 'http2') expect(answer.version).toBe('2.0');
+          pids.add(answer.pid);
+        }
+        expect(pids.size).toBe(2);
+        expect(pids.has(started.child.pid!)).toBe(false);
+      });
+    }
+  }
+});
+
+describe('draining HTTP/2', () => {
+  it('closes an open HTTP/2 session (GOAWAY) on SIGTERM instead of waiting out the shutdown timeout', async () => {
+    const started = await startCli('server-kinds.mjs', ['--workers', '1', '--shutdown-timeout', '20000'], { KIND: 'http2' });
+    cluster = started;
+    const session = http2.connect(`https://127.0.0.1:${started.port}`, { ca });
+    const closed = new Promise<void>((resolve) => session.on('close', () => resolve()));
+    const goaway = new Promise<void>((resolve) => session.on('goaway', () => resolve()));
+    session.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ':path': '/' });
+      stream.on('error', reject);
+      stream.resume();
+      stream.on('end', () => resolve());
+    });
+    const at = Date.now();
+    const exited = started.stop('SIGTERM');
+    await goaway;
+    await closed;
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - at).toBeLessThan(5_000);
+  });
+});
