@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture, startCli, type Running } from './helpers.ts';
 
@@ -82,5 +83,37 @@ describe('draining HTTP/2', () => {
     await closed;
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - at).toBeLessThan(5_000);
+  });
+});
+
+describe('TLS session resumption', () => {
+  /** One HTTPS request over a TLS socket of our own, so the session can be kept and offered again. */
+  function tlsRequest(port: number, session?: Buffer): Promise<{ pid: number; reused: boolean; session: Promise<Buffer> }> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ca, session, servername: 'localhost' });
+      const ticket = new Promise<Buffer>((done) => socket.once('session', done));
+      let body = '';
+      socket.on('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
+      socket.on('data', (chunk) => { body += chunk; });
+      socket.on('end', () => {
+        const pid = (JSON.parse(body.slice(body.indexOf('{'))) as Answer).pid;
+        resolve({ pid, reused: socket.isSessionReused(), session: ticket });
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it('a session issued by one worker resumes on another (the cluster shares ticket keys)', async () => {
+    const started = await startCli('server-kinds.mjs', ['--workers', '2', '--policy', 'round-robin'], { KIND: 'https' });
+    cluster = started;
+    const first = await tlsRequest(started.port);
+    const session = await first.session;
+    let other: { pid: number; reused: boolean } | undefined;
+    for (let i = 0; i < 20 && other === undefined; i++) {
+      const next = await tlsRequest(started.port, session);
+      if (next.pid !== first.pid) other = next;
+    }
+    expect(other).toBeDefined();
+    expect(other!.reused).toBe(true);
   });
 });

@@ -37,7 +37,11 @@ export type WorkerMessage =
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay };
 
 export type PrimaryMessage =
-  | { act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null; reportLoad: boolean }
+  | {
+    act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null; reportLoad: boolean;
+    /** The cluster's TLS session-ticket keys (hex), so a session resumes on any worker. */
+    ticketKeys: string;
+  }
   | { act: 'accept'; key: string }
   | { act: 'pause'; key: string }
   | { act: 'conn'; key: string; id: number }

@@ -78,6 +78,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private reloading: Promise<void> | undefined;
   private firstReady = Promise.withResolvers<void>();
   private readonly exitHooks: (() => unknown)[] = [];
+  /** TLS session-ticket keys every worker's TLS servers share (48 bytes, as Node wants them). */
+  private readonly ticketKeys = randomBytes(48).toString('hex');
 
   constructor(readonly options: ResolvedOptions) {
     super();
@@ -263,6 +265,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         act: 'listening', seq, errno: acquired.errno, key: listener?.key ?? '',
         transport: listener?.transport ?? this.policy.transport, sockname: listener?.sockname ?? null,
         reportLoad: listener?.transport === 'forward' && this.policy.reportsLoad === true,
+        ticketKeys: this.ticketKeys,
       }, listener?.handleForListen());
       if (listener === undefined) return this.listenFailed(worker, query, acquired.errno);
       if (worker.state === 'online' || worker.state === 'starting') worker.state = 'listening';

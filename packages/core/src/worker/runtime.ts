@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
+import tls from 'node:tls';
 import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { drainServer, openConnections, track } from './drain.js';
@@ -120,7 +121,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   private readonly handlers: Handlers = {
-    listening: ({ seq, errno, key, transport, sockname, reportLoad }, handle) => {
+    listening: ({ seq, errno, key, transport, sockname, reportLoad, ticketKeys }, handle) => {
       const pending = this.pendingListens.get(seq);
       if (pending === undefined) return;
       this.pendingListens.delete(seq);
@@ -134,6 +135,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
       this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport });
       track(pending.server);
+      shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear when they close, not only when they open.
       if (reportLoad) pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
       pending.callback(0, proxy);
@@ -265,3 +267,14 @@ function bindError(errno: number, query: ServerQuery): Error {
 }
 
 function ignoreError(): void {}
+
+/**
+ * A TLS session resumed on another worker than the one that issued its ticket needs the
+ * same ticket keys there; Node gives every server random ones. Keys the app set itself
+ * (`ticketKeys` option) are left alone.
+ */
+function shareTicketKeys(server: net.Server, keys: string): void {
+  if (server instanceof tls.Server && (server as tls.Server & { ticketKeys?: Buffer }).ticketKeys === undefined) {
+    server.setTicketKeys(Buffer.from(keys, 'hex'));
+  }
+}
