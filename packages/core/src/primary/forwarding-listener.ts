@@ -67,11 +67,6 @@ export class ForwardingListener extends Listener {
     this.flush();
   }
 
-  /** Connections waiting in the primary. */
-  get queued(): number {
-    return this.queue.length;
-  }
-
   override flush(): void {
     while (this.queue.length > 0) {
       const target = this.pick();

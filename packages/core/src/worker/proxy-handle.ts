@@ -68,10 +68,6 @@ export class ProxyHandle implements ListenHandle {
     return this.source !== null;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   close(callback?: () => void): void {
     if (this.closed) return;
     this.closed = true;
