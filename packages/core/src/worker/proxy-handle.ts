@@ -3,7 +3,7 @@ import type { Sockname } from '../protocol.js';
 
 // A 2^31-1 ms interval keeps the event loop alive without ever firing (as Node's own
 // round-robin handle does): a ref'ed server must hold the process open like a real one.
-const FOREVER = 2 ** 31 - 1;
+export const FOREVER = 2 ** 31 - 1;
 
 /**
  * The listening handle a worker's server adopts. The server treats it as its own socket
@@ -64,9 +64,6 @@ export class ProxyHandle implements ListenHandle {
     this.source = null;
   }
 
-  get accepting(): boolean {
-    return this.source !== null;
-  }
 
   close(callback?: () => void): void {
     if (this.closed) return;

@@ -6,7 +6,7 @@ import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type
 import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { drainServer, openConnections, track } from './drain.js';
 import { LoopDelayMonitor } from './loop-delay.js';
-import { ProxyHandle } from './proxy-handle.js';
+import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
 interface Registration {
   server: net.Server;
@@ -108,7 +108,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
     const seq = ++this.seq;
     query = plainQuery(query);
-    this.pendingListens.set(seq, { server, query, callback, hold: setInterval(() => {}, 2 ** 31 - 1) });
+    this.pendingListens.set(seq, { server, query, callback, hold: setInterval(() => {}, FOREVER) });
     const family = `${query.address}:${query.addressType}`;
     const index = query.port === 0 ? this.portZeroListens.get(family) ?? 0 : 0;
     if (query.port === 0) this.portZeroListens.set(family, index + 1);
