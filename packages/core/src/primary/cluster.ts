@@ -140,7 +140,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       throw clusterizeRangeError('ERR_CLUSTERIZE_INVALID_WORKERS', `scale() takes an integer from 1 to 1024, got ${count}`);
     }
     this.target = count;
-    const serving = this.live().filter((worker) => worker.state !== 'draining');
+    const serving = this.serving();
     if (count > serving.length) {
       const fresh = Array.from({ length: count - serving.length }, () => this.fork());
       await Promise.all(fresh.map((worker) => this.whenReady(worker)));
@@ -207,6 +207,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   private live(): WorkerProcess[] {
     return [...this.processes.values()].filter((worker) => worker.alive);
+  }
+
+  /** Live workers that are not on their way out. */
+  private serving(): WorkerProcess[] {
+    return this.live().filter((worker) => worker.state !== 'draining');
   }
 
   private fork(): WorkerProcess {
@@ -386,7 +391,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   private async rollingReload(): Promise<void> {
-    const old = this.live().filter((worker) => worker.state !== 'draining');
+    const old = this.serving();
     const draining: Promise<void>[] = [];
     for (let i = 0; i < old.length; i += this.options.maxSurge) {
       const batch = old.slice(i, i + this.options.maxSurge).filter((worker) => worker.alive);
@@ -444,7 +449,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.emit('exit', worker, code, signal);
     if (this.state !== 'running' || worker.stopRequested) return;
     // A worker that is not needed any more (a failed reload candidate, after a scale-down) is not replaced.
-    if (this.live().filter((w) => w.state !== 'draining').length + this.restarts.size >= this.target) {
+    if (this.serving().length + this.restarts.size >= this.target) {
       this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.describeExit()}`);
       return;
     }
