@@ -96,7 +96,7 @@ describe('hung workers', () => {
 
 describe('recycling', () => {
   it('a worker over maxMemory is drained and replaced with no failed request', async () => {
-    const running = await start(['--max-memory', '150', '--heartbeat-timeout', '600']);
+    const running = await start(['--max-memory', '150', '--heartbeat-timeout', '5000']);
     const grown = await request(running.port, '/grow?mb=200');
     const grownPid = (JSON.parse(grown.body) as { pid: number }).pid;
     const result = await keepAliveLoadWhile(running.port, running.waitFor(new RegExp(`pid ${grownPid}\\) uses \\d+ MB`), 15_000).then(() => sleep(1500)));

@@ -89,7 +89,14 @@ async function main(): Promise<void> {
   }
   const { workers, policy } = cluster.options;
   cluster.options.log(`clusterize: primary ${process.pid} starting ${workers} worker${workers === 1 ? '' : 's'} (policy ${policy})`);
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (error) {
+    if (!isClusterizeError(error)) throw error;
+    process.stderr.write(`clusterize: ${error.message} [${error.code}]\n`);
+    await cluster.shutdown();
+    process.exit(1);
+  }
   if (!cluster.running) return;
   const address = cluster.address();
   const where = address === null ? 'no port' : typeof address === 'string' ? address : `${address.address}:${address.port}`;

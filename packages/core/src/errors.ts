@@ -14,6 +14,8 @@ const messages = {
   ERR_CLUSTERIZE_NOT_RUNNING: 'Cluster not running',
   ERR_CLUSTERIZE_INVALID_APP: 'Not an app of the expected framework',
   ERR_CLUSTERIZE_RELOAD_FAILED: 'Reload failed',
+  ERR_CLUSTERIZE_SCALE_FAILED: 'Scale failed',
+  ERR_CLUSTERIZE_START_FAILED: 'Start failed',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

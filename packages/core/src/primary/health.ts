@@ -6,31 +6,56 @@ export interface RecycleReason {
   detail: string;
 }
 
+/** What the monitor reports; the supervisor decides what to do about it. */
+export interface HealthReports {
+  hung(worker: WorkerProcess, detail: string): void;
+  outgrown(worker: WorkerProcess, kind: 'memory' | 'age', detail: string): void;
+}
+
+/** A ping sent and not yet answered, and how long it has waited, not counting the primary's own stalls. */
+interface Beat {
+  seq: number;
+  waited: number;
+}
+
 const MB = 1024 * 1024;
 const MAX_HEARTBEAT_INTERVAL_MS = 1_000;
 const AGE_JITTER = 0.1;
 
 /**
  * Heartbeats every ready worker (the answer carries its memory and event-loop delay) and
- * asks for a replacement when one hangs or outgrows maxMemory / maxAge. Hung workers are
- * replaced at once; memory and age recycling go one worker at a time, so the cluster
- * never loses more than one worker's capacity to it.
+ * reports a worker that hangs or outgrows maxMemory / maxAge.
+ *
+ * Hung means a ping the worker was sent has gone unanswered for heartbeatTimeout. The wait
+ * is counted in ticks of the primary's own timer, each worth at most one interval: when the
+ * primary itself stalls (SIGSTOP, a long GC, a slow disk) the answers sit in the pipe
+ * unread, and that time must not count against the workers.
  */
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
-  private recycling = false;
+  private lastTick = 0;
+  private readonly beats = new WeakMap<WorkerProcess, Beat>();
+  readonly interval: number;
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly live: () => WorkerProcess[],
-    private readonly replace: (worker: WorkerProcess, reason: RecycleReason) => Promise<void>,
-  ) {}
+    private readonly workers: () => Iterable<WorkerProcess>,
+    private readonly reports: HealthReports,
+  ) {
+    const timeout = options.heartbeatTimeout;
+    this.interval = timeout > 0 ? Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.max(10, Math.floor(timeout / 4))) : MAX_HEARTBEAT_INTERVAL_MS;
+  }
 
   start(): void {
-    const timeout = this.options.heartbeatTimeout;
-    const interval = timeout > 0 ? Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.max(10, Math.floor(timeout / 3))) : MAX_HEARTBEAT_INTERVAL_MS;
-    this.timer = setInterval(() => this.tick(), interval);
+    this.lastTick = Date.now();
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (error) {
+        this.options.log(`clusterize: internal error in the heartbeat: ${(error as Error)?.stack ?? String(error)}`);
+      }
+    }, this.interval);
     this.timer.unref();
   }
 
@@ -38,39 +63,47 @@ export class HealthMonitor {
     clearInterval(this.timer);
   }
 
+  /** The worker is ready: its age counts from its start. */
+  watch(worker: WorkerProcess): void {
+    const { maxAge } = this.options;
+    if (maxAge <= 0) return;
+    const age = maxAge * (1 - AGE_JITTER + 2 * AGE_JITTER * Math.random());
+    worker.after(Math.max(0, worker.startedAt + age - Date.now()), () => {
+      this.reports.outgrown(worker, 'age', `is ${Date.now() - worker.startedAt} ms old (maxAge ${maxAge} ms)`);
+    }, (error) => this.options.log(`clusterize: internal error in the age check: ${String(error)}`));
+  }
+
+  forget(worker: WorkerProcess): void {
+    this.beats.delete(worker);
+  }
+
+  /** The worker answered ping `seq`. */
+  answered(worker: WorkerProcess, seq: number): void {
+    if (this.beats.get(worker)?.seq === seq) this.beats.delete(worker);
+  }
+
   private tick(): void {
     const now = Date.now();
-    const seq = ++this.seq;
-    for (const worker of this.live()) {
-      if (worker.state !== 'ready') continue;
-      worker.post({ act: 'ping', seq });
-      if (worker.replacing) continue;
-      const silent = now - worker.lastPong;
-      if (this.options.heartbeatTimeout > 0 && silent > this.options.heartbeatTimeout) {
-        void this.replace(worker, { kind: 'hung', detail: `has not answered a heartbeat for ${silent} ms (heartbeatTimeout ${this.options.heartbeatTimeout} ms)` });
-      } else if (!this.recycling) {
-        const reason = this.outgrown(worker, now);
-        if (reason !== undefined) this.recycleOne(worker, reason);
+    const credit = Math.min(now - this.lastTick, this.interval);
+    this.lastTick = now;
+    const { heartbeatTimeout, maxMemory } = this.options;
+    for (const worker of this.workers()) {
+      if (!worker.routable || worker.leaving !== undefined) continue;
+      const beat = this.beats.get(worker);
+      if (beat === undefined) {
+        const seq = ++this.seq;
+        if (worker.post({ act: 'ping', seq })) this.beats.set(worker, { seq, waited: 0 });
+      } else {
+        beat.waited += credit;
+        if (heartbeatTimeout > 0 && beat.waited > heartbeatTimeout) {
+          this.beats.delete(worker);
+          this.reports.hung(worker, `has not answered a heartbeat for ${beat.waited} ms (heartbeatTimeout ${heartbeatTimeout} ms)`);
+          continue;
+        }
+      }
+      if (maxMemory > 0 && worker.rss !== undefined && worker.rss > maxMemory * MB) {
+        this.reports.outgrown(worker, 'memory', `uses ${Math.round(worker.rss / MB)} MB of memory (maxMemory ${maxMemory} MB)`);
       }
     }
-  }
-
-  private outgrown(worker: WorkerProcess, now: number): RecycleReason | undefined {
-    const { maxMemory, maxAge } = this.options;
-    if (maxMemory > 0 && worker.rss !== undefined && worker.rss > maxMemory * MB) {
-      return { kind: 'memory', detail: `uses ${Math.round(worker.rss / MB)} MB of memory (maxMemory ${maxMemory} MB)` };
-    }
-    if (maxAge > 0 && worker.readyAt !== undefined) {
-      worker.recycleAt ??= worker.readyAt + maxAge * (1 - AGE_JITTER + 2 * AGE_JITTER * Math.random());
-      if (now >= worker.recycleAt) return { kind: 'age', detail: `is ${now - worker.startedAt} ms old (maxAge ${maxAge} ms)` };
-    }
-    return undefined;
-  }
-
-  private recycleOne(worker: WorkerProcess, reason: RecycleReason): void {
-    this.recycling = true;
-    void this.replace(worker, reason).finally(() => {
-      this.recycling = false;
-    });
   }
 }

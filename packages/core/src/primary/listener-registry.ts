@@ -24,6 +24,8 @@ export class ListenerRegistry {
   /** By the short key that travels in every message about the listener. */
   private readonly listeners = new Map<string, Listener>();
   private readonly byIdentity = new Map<string, Listener>();
+  /** Closed listeners with hand-offs not yet acknowledged. */
+  private readonly closed = new Set<Listener>();
   private nextKey = 0;
 
   constructor(private readonly policy: Policy) {}
@@ -62,17 +64,28 @@ export class ListenerRegistry {
       this.listeners.delete(key);
       this.byIdentity.delete(identity(listener.query));
       listener.close();
+      // Hand-offs still in flight are settled when the worker acknowledges them.
+      if (!listener.settled) this.closed.add(listener);
     }
+  }
+
+  /** The worker took or refused hand-offs (ids are unique across listeners). */
+  acknowledge(worker: WorkerProcess, accepted: readonly number[], refused: readonly number[]): void {
+    for (const listener of this.withHandoffs()) listener.acknowledge(worker, accepted, refused);
   }
 
   /** The worker exited: it is no one's target, but the ports stay for its replacement. */
   forget(worker: WorkerProcess): void {
-    for (const key of worker.keys) {
-      const listener = this.listeners.get(key);
-      listener?.registered.delete(worker);
-      listener?.unroute(worker);
-    }
+    for (const listener of this.withHandoffs()) listener.forget(worker);
     worker.keys.clear();
+  }
+
+  private *withHandoffs(): Generator<Listener> {
+    yield* this.listeners.values();
+    for (const listener of this.closed) {
+      yield listener;
+      if (listener.settled) this.closed.delete(listener);
+    }
   }
 
   closeAll(): void {

@@ -41,8 +41,22 @@ export abstract class Listener {
     return undefined;
   }
 
-  /** A worker acknowledged hand-offs and may take more. */
-  flush(): void {}
+  /** The worker exited: give it no more, and serve elsewhere what it never took. */
+  forget(worker: WorkerProcess): void {
+    this.registered.delete(worker);
+    this.unroute(worker);
+  }
+
+  /** Nothing handed over is waiting for an acknowledgement. */
+  get settled(): boolean {
+    return true;
+  }
+
+  /**
+   * The worker reports which hand-offs (ids, across all listeners) it took and which it
+   * refused; a listener that forwards nothing has nothing to settle.
+   */
+  acknowledge(_worker: WorkerProcess, _accepted: readonly number[], _refused: readonly number[]): void {}
 
   private handleClosed = false;
 

@@ -11,8 +11,9 @@ export class OutputTail {
   private readonly lines: string[] = [];
   private partial = '';
 
-  pipe(from: Readable | null, to: Writable): void {
-    if (from === null) return;
+  /** A spawn that failed has no streams (`undefined`, not `null`): nothing to pipe then. */
+  pipe(from: Readable | null | undefined, to: Writable): void {
+    if (from === null || from === undefined) return;
     from.on('data', (chunk: Buffer) => {
       to.write(chunk);
       this.record(chunk.toString('utf8'));

@@ -20,11 +20,10 @@ export function handleSignals(cluster: Cluster): () => void {
   };
   const onHangup = () => {
     if (!cluster.running) return;
-    cluster.options.log('clusterize: SIGHUP received; reloading workers one by one');
-    cluster.reload().then(
-      () => cluster.options.log('clusterize: reload complete'),
-      (error: Error) => cluster.options.log(`clusterize: reload failed: ${error.message}`),
-    );
+    const { maxSurge } = cluster.options;
+    cluster.options.log(`clusterize: SIGHUP received; reloading workers ${maxSurge === 1 ? 'one by one' : `${maxSurge} at a time`}`);
+    // A failed reload is logged by the cluster itself; one cancelled by a shutdown needs no line.
+    cluster.reload().then(() => cluster.options.log('clusterize: reload complete'), () => {});
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { envelope, type LoopDelay, type PrimaryMessage } from '../protocol.js';
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
-import type { Target } from './policies/index.js';
 import { OutputTail } from './output-tail.js';
 
 /**
@@ -11,71 +10,146 @@ import { OutputTail } from './output-tail.js';
  */
 export type WorkerState = 'starting' | 'online' | 'listening' | 'ready' | 'draining' | 'exited';
 
-/** The primary's view of one worker process. */
-export class WorkerProcess implements Target {
-  state: WorkerState = 'starting';
-  /** Connections handed over and not yet acknowledged, by hand-off id. */
-  readonly pendingHandoffs = new Map<number, { key: string; client: ClientHandle }>();
-  /** Open connections, as the worker last reported. */
-  connections = 0;
+/** Which states each state may move to; anything else (a late or forged message) is refused. */
+const transitions: Record<WorkerState, readonly WorkerState[]> = {
+  starting: ['online', 'listening', 'draining', 'exited'],
+  online: ['listening', 'ready', 'draining', 'exited'],
+  listening: ['ready', 'draining', 'exited'],
+  ready: ['draining', 'exited'],
+  draining: ['exited'],
+  exited: [],
+};
+
+/** Why a worker is on its way out; a worker leaves once, for the first reason given. */
+export type LeaveReason =
+  | { kind: 'stop' }
+  | { kind: 'replaced' }
+  | { kind: 'hung'; detail: string }
+  | { kind: 'self' };
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * The primary's view of one worker process. State changes go through methods that refuse
+ * illegal transitions; the outside world sees snapshots (cluster.workers), never this.
+ */
+export class WorkerProcess {
+  private current: WorkerState = 'starting';
+  /** The release generation it was forked for (see Supervisor). */
+  generation: number;
   /** Listener keys this worker's servers are registered for. */
   readonly keys = new Set<string>();
   /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
   readonly awaitingAccept = new Set<string>();
+  /** Open connections, as the worker last reported (forwarding policies). */
+  connections = 0;
   readonly startedAt = Date.now();
   readyAt: number | undefined;
-  readyTimer: NodeJS.Timeout | undefined;
-  exitCode: number | null = null;
-  signalCode: NodeJS.Signals | null = null;
-  /** Set when the primary itself asked this worker to go (drain, shutdown, kill). */
-  stopRequested = false;
-  /** Why the primary killed it, where it did (for reports). */
+  exit: ExitInfo | undefined;
+  /** Why the primary stopped it or gave up on it, where it did (for reports). */
   failure: string | undefined;
-  /** A replacement for it is on the way (recycling, hung). */
-  replacing = false;
-  /** Last heartbeat answer: when, resident memory (bytes), event-loop delay. */
-  lastPong: number;
+  /** Set once it starts leaving (asked to drain, drained by itself, hung). */
+  leaving: LeaveReason | undefined;
+  /** A memory or age recycle was asked for; `active` once its replacement is under way (one at a time). */
+  recycleWanted: { kind: 'memory' | 'age'; detail: string; active?: boolean } | undefined;
+  /** Last heartbeat answer: resident memory (bytes) and event-loop delay. */
   rss: number | undefined;
   loopDelay: LoopDelay | undefined;
-  /** When maxAge recycles it (jittered), if maxAge is set. */
-  recycleAt: number | undefined;
   readonly output = new OutputTail();
+  /** Resolves when it is ready; rejects if it exits before. Internal: app listeners cannot break it. */
+  readonly ready: Promise<void>;
+  /** Resolves once the process has exited. */
+  readonly exited: Promise<ExitInfo>;
+  private readonly settleReady: PromiseWithResolvers<void>;
+  private readonly settleExited: PromiseWithResolvers<ExitInfo>;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly id: number,
     readonly child: ChildProcess,
     readonly token: string,
+    generation: number,
   ) {
-    this.lastPong = this.startedAt;
+    this.generation = generation;
+    this.settleReady = Promise.withResolvers<void>();
+    this.settleExited = Promise.withResolvers<ExitInfo>();
+    this.ready = this.settleReady.promise;
+    this.exited = this.settleExited.promise;
+    // Nobody may be waiting when a worker fails to start: that is not an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  get state(): WorkerState {
+    return this.current;
   }
 
   get pid(): number | undefined {
     return this.child.pid;
   }
 
-  get pending(): number {
-    return this.pendingHandoffs.size;
-  }
-
   get alive(): boolean {
-    return this.state !== 'exited';
+    return this.current !== 'exited';
   }
 
+  /** Ready and announced: the policy routes connections to it. */
   get routable(): boolean {
-    return this.state === 'ready';
+    return this.current === 'ready' && this.readyAt !== undefined;
   }
 
-  /** How it ended, for log lines and reload errors. */
+  /** Moves to `next` if that is a legal step from the current state; false otherwise. */
+  moveTo(next: WorkerState): boolean {
+    if (!transitions[this.current].includes(next)) return false;
+    this.current = next;
+    return true;
+  }
+
+  markReady(): void {
+    this.readyAt = Date.now();
+    this.settleReady.resolve();
+  }
+
+  markExited(exit: ExitInfo): void {
+    this.current = 'exited';
+    this.exit = exit;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.settleReady.reject(new Error(`worker ${this.id} ${this.describeExit()} before it was ready`));
+    this.settleExited.resolve(exit);
+  }
+
+  /** Runs `fn` after `ms` unless the worker exits first; an error in `fn` is reported, never thrown. */
+  after(ms: number, fn: () => void, report: (error: unknown) => void): void {
+    if (!this.alive) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      try {
+        fn();
+      } catch (error) {
+        report(error);
+      }
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /** How it ended, for log lines and error reports. */
   describeExit(): string {
     if (this.failure !== undefined) return this.failure;
-    return this.signalCode === null ? `exited with code ${this.exitCode}` : `was killed by ${this.signalCode}`;
+    if (this.exit === undefined) return 'is running';
+    return this.exit.signal === null ? `exited with code ${this.exit.code}` : `was killed by ${this.exit.signal}`;
   }
 
   /** Sends an application message (the worker's process.on('message') gets it). */
   send(message: unknown): boolean {
     if (!this.child.connected) return false;
-    this.child.send(message as never, undefined, undefined, sendFailed);
-    return true;
+    try {
+      this.child.send(message as never, undefined, undefined, sendFailed);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Sends a protocol message (and a handle); false where the channel is already gone. */
@@ -92,7 +166,12 @@ export class WorkerProcess implements Target {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.alive && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (!this.alive || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      this.child.kill(signal);
+    } catch {
+      // ESRCH: it is already gone; its 'exit' is on the way.
+    }
   }
 }
 

@@ -1,0 +1,124 @@
+import { getSystemErrorName } from 'node:util';
+import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type WorkerMessage } from '../protocol.js';
+import type { HealthMonitor } from './health.js';
+import type { ListenerRegistry } from './listener-registry.js';
+import type { Policy } from './policies/index.js';
+import type { Supervisor } from './supervisor.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export interface ListenError {
+  code: string;
+  address: string | null;
+  port: number;
+}
+
+/** What the dispatcher tells the cluster's public side. */
+export interface DispatchEvents {
+  online(worker: WorkerProcess): void;
+  listening(worker: WorkerProcess, address: Sockname | string): void;
+  listenError(worker: WorkerProcess, error: ListenError): void;
+}
+
+export interface DispatchContext {
+  readonly policy: Policy;
+  readonly registry: ListenerRegistry;
+  readonly supervisor: Supervisor;
+  readonly health: HealthMonitor;
+  readonly events: DispatchEvents;
+  /** TLS session-ticket keys every worker's TLS servers share. */
+  readonly ticketKeys: string;
+  log(line: string): void;
+}
+
+type Handlers = {
+  [A in Act<WorkerMessage>]: (worker: WorkerProcess, message: MessageOf<WorkerMessage, A>, handle: unknown) => void;
+};
+
+/**
+ * Routes each protocol message from a worker, once its token and shape are checked, to its
+ * handler. Handlers record facts (a worker listens, is ready, drains, answered a ping) and
+ * leave every decision about forking or retiring workers to the supervisor.
+ */
+export function createDispatcher(context: DispatchContext): (worker: WorkerProcess, message: unknown, handle: unknown) => void {
+  const { policy, registry, supervisor, health, events, ticketKeys, log } = context;
+
+  const announceIfAccepting = (worker: WorkerProcess) => {
+    if (worker.awaitingAccept.size === 0 && worker.state === 'ready' && worker.readyAt === undefined) supervisor.becameReady(worker);
+  };
+
+  const listenFailed = (worker: WorkerProcess, query: ListenQuery, errno: number) => {
+    const error = { code: getSystemErrorName(errno), address: query.address, port: query.port };
+    log(`clusterize: worker ${worker.id} could not listen on ${describeAddress(query)}: ${error.code}`);
+    events.listenError(worker, error);
+  };
+
+  const handlers: Handlers = {
+    hello: (worker) => {
+      if (worker.moveTo('online')) events.online(worker);
+    },
+    listen: (worker, { seq, query }) => {
+      const acquired = registry.acquire(worker, query);
+      const listener = acquired.listener;
+      worker.post({
+        act: 'listening', seq, errno: acquired.errno, key: listener?.key ?? '',
+        transport: listener?.transport ?? policy.transport, sockname: listener?.sockname ?? null,
+        reportLoad: listener?.transport === 'forward' && policy.reportsLoad === true,
+        ticketKeys,
+      }, listener?.handleForListen());
+      if (listener === undefined) return listenFailed(worker, query, acquired.errno);
+      if (worker.state === 'starting' || worker.state === 'online') worker.moveTo('listening');
+      events.listening(worker, listener.sockname ?? query.address ?? '');
+      if (worker.state === 'ready' && worker.leaving === undefined) listener.route(worker);
+    },
+    unlisten: (worker, { key }) => registry.release(worker, key),
+    listenFailed: (worker, { key, errno }) => {
+      const query = registry.get(key)?.query;
+      registry.release(worker, key);
+      if (query !== undefined) listenFailed(worker, query, errno);
+    },
+    ready: (worker) => {
+      if (!worker.moveTo('ready')) return;
+      for (const key of worker.keys) {
+        const listener = registry.get(key);
+        if (listener === undefined) continue;
+        // A worker that accepts on its own copy of the socket is ready once it says it accepts.
+        if (listener.transport !== 'forward') worker.awaitingAccept.add(key);
+        listener.route(worker);
+      }
+      announceIfAccepting(worker);
+    },
+    accepting: (worker, { key }) => {
+      if (worker.awaitingAccept.delete(key)) announceIfAccepting(worker);
+    },
+    acks: (worker, { accepted, refused, connections }) => {
+      worker.connections = connections;
+      registry.acknowledge(worker, accepted, refused);
+    },
+    draining: (worker) => supervisor.drainedBySelf(worker),
+    pong: (worker, { seq, rss, delay }) => {
+      worker.rss = rss;
+      worker.loopDelay = delay;
+      health.answered(worker, seq);
+    },
+  };
+
+  return (worker, message, handle) => {
+    if (!isOurs(message)) return;
+    const verdict = verifyWorkerMessage(message, worker.token);
+    if (!verdict.ok) {
+      log(`clusterize: ignored a message from worker ${worker.id} (pid ${worker.pid}): ${verdict.reason}`);
+      return;
+    }
+    try {
+      const handler = handlers[verdict.message.act] as (w: WorkerProcess, m: WorkerMessage, h: unknown) => void;
+      handler(worker, verdict.message, handle);
+    } catch (error) {
+      log(`clusterize: error handling '${verdict.message.act}' from worker ${worker.id}: ${(error as Error)?.stack ?? String(error)}`);
+    }
+  };
+}
+
+export function describeAddress(query: ListenQuery): string {
+  if (query.port === -1) return String(query.address);
+  return query.addressType === 6 ? `[${query.address}]:${query.port}` : `${query.address ?? '*'}:${query.port}`;
+}

@@ -1,0 +1,340 @@
+import { clusterizeError, type ClusterizeError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { Backoff } from './backoff.js';
+import type { ListenerRegistry } from './listener-registry.js';
+import { Waiters } from './waiters.js';
+import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
+
+/** Failed starts in a row, before the cluster was ever ready, after which it gives up. */
+export const START_ATTEMPTS = 5;
+/** Grace after shutdownTimeout for a worker to act on its own deadline before SIGKILL. */
+export const KILL_GRACE_MS = 1_000;
+const OUTPUT_LINES_IN_REPORT = 10;
+
+export type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/** What the supervisor needs from the cluster around it. */
+export interface SupervisorHost {
+  /** Forks worker `id` for release `generation`, wired to this supervisor; throws if the fork fails at once. */
+  launch(id: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess;
+  /** Public events, each with the worker it concerns. */
+  fork(worker: WorkerProcess): void;
+  ready(worker: WorkerProcess): void;
+  exit(worker: WorkerProcess): void;
+  recycle(worker: WorkerProcess, kind: 'hung' | 'memory' | 'age', detail: string): void;
+  /** Stops watching an exited worker's heartbeats and age. */
+  forget(worker: WorkerProcess): void;
+}
+
+/**
+ * Keeps the cluster at its desired state: `target` ready workers, all of release
+ * `generation`. Operations (start, reload, scale, recycle, shutdown) and events (ready,
+ * exit, hung, a worker draining on its own) only change the desired or the recorded state
+ * and ask for a reconcile; `reconcile()` is the one place that forks or retires workers,
+ * and running it again is always safe.
+ *
+ * A reload bumps the generation: older workers are replaced `maxSurge` at a time, each
+ * drained only once a newer one is ready. A newer reload during a reload bumps it again,
+ * so every worker ends up running code at least as new as the last request. Crashed
+ * workers are replaced after a backoff that doubles per crash in a row. Before the
+ * cluster has been ready once, START_ATTEMPTS failed starts in a row stop it.
+ */
+export class Supervisor {
+  state: SupervisorState = 'idle';
+  target: number;
+  generation = 0;
+  readonly workers = new Map<number, WorkerProcess>();
+  private nextId = 0;
+  private readonly backoff: Backoff;
+  /** No fork before this time (crash backoff). */
+  private forkGate = 0;
+  private gateTimer: NodeJS.Timeout | undefined;
+  private reconcileQueued = false;
+  private startedOnce = false;
+  private failedStartsInARow = 0;
+  private readonly waiters = new Waiters();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly registry: ListenerRegistry,
+    private readonly host: SupervisorHost,
+  ) {
+    this.target = options.workers;
+    this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
+  }
+
+  /** Resolves once `target` workers are ready; rejects (START_FAILED) when start-up cannot succeed. */
+  start(): Promise<void> {
+    this.state = 'running';
+    this.requestReconcile();
+    return this.waiters.started;
+  }
+
+  /** Replaces every worker with one of a new generation; resolves when no older one is left. */
+  reload(): Promise<void> {
+    this.generation++;
+    const done = this.waiters.reload(this.generation);
+    this.requestReconcile();
+    return done;
+  }
+
+  /** Runs `count` workers; resolves when exactly that many current workers serve and no other is left. */
+  scale(count: number): Promise<void> {
+    this.target = count;
+    const done = this.waiters.steady();
+    this.requestReconcile();
+    return done;
+  }
+
+  /** A worker outgrew maxMemory or maxAge: it is replaced when no other recycle is under way. */
+  recycle(worker: WorkerProcess, kind: 'memory' | 'age', detail: string): void {
+    if (!worker.alive || worker.leaving !== undefined || worker.recycleWanted !== undefined) return;
+    worker.recycleWanted = { kind, detail };
+    this.requestReconcile();
+  }
+
+  /** A worker left a heartbeat unanswered too long: routed around now, killed once others serve in its place. */
+  hung(worker: WorkerProcess, detail: string): void {
+    if (!worker.alive || worker.leaving !== undefined) return;
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${detail}; replacing it`);
+    worker.failure = `was killed: ${detail}`;
+    this.host.recycle(worker, 'hung', detail);
+    this.retire(worker, { kind: 'hung', detail });
+  }
+
+  /** The worker began to drain by itself (a signal sent to it, its app): it gets a deadline and a replacement. */
+  drainedBySelf(worker: WorkerProcess): void {
+    if (!worker.alive || worker.leaving !== undefined) return;
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) is draining on its own; starting a replacement`);
+    this.retire(worker, { kind: 'self' });
+  }
+
+  /** The worker really accepts connections now. */
+  becameReady(worker: WorkerProcess): void {
+    worker.markReady();
+    this.failedStartsInARow = 0;
+    this.host.ready(worker);
+    this.requestReconcile();
+  }
+
+  /** Drains every worker (killing what is left at the deadline); resolves when all have exited. */
+  shutdown(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.state = 'stopping';
+    clearTimeout(this.gateTimer);
+    this.waiters.cancel(clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', 'the cluster is shutting down'));
+    for (const listener of this.registry.all()) listener.close();
+    const all = [...this.workers.values()];
+    for (const worker of all) this.retire(worker, { kind: 'stop' });
+    this.stopping = Promise.all(all.map((worker) => worker.exited)).then(() => {
+      this.registry.closeAll();
+      this.state = 'stopped';
+      this.waiters.resolveStarted();
+    });
+    return this.stopping;
+  }
+
+  /** Kills every worker at once (a second Ctrl-C). */
+  kill(): void {
+    for (const worker of this.workers.values()) worker.kill('SIGKILL');
+  }
+
+  requestReconcile(): void {
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
+    queueMicrotask(() => {
+      this.reconcileQueued = false;
+      try {
+        this.reconcile();
+      } catch (error) {
+        this.options.log(`clusterize: internal error while supervising workers: ${(error as Error)?.stack ?? String(error)}`);
+      }
+    });
+  }
+
+  /** One pass from the recorded state toward the desired one. */
+  private reconcile(): void {
+    if (this.state !== 'running') return;
+    this.startNextRecycle();
+    const live = () => [...this.workers.values()].filter((worker) => worker.leaving === undefined);
+    const stale = (worker: WorkerProcess) => worker.generation < this.generation || worker.recycleWanted?.active === true;
+    // Superseded before they served: no reason to wait for them.
+    for (const worker of live()) if (stale(worker) && !worker.routable) this.retire(worker, { kind: 'replaced' });
+    // More current workers than the target (a scale-down): those not serving go first, then the newest.
+    const current = live().filter((worker) => !stale(worker));
+    const extra = current.length - this.target;
+    if (extra > 0) {
+      const byUse = current.sort((a, b) => Number(a.routable) - Number(b.routable) || b.id - a.id);
+      for (const worker of byUse.slice(0, extra)) this.retire(worker, { kind: 'stop' });
+    }
+    // More serving than needed: a newer worker took over, so the oldest stale ones drain.
+    const serving = live().filter((worker) => worker.routable);
+    const excess = serving.length - this.target;
+    if (excess > 0) {
+      const oldest = serving.filter(stale).sort((a, b) => a.generation - b.generation || a.id - b.id);
+      for (const worker of oldest.slice(0, excess)) this.retire(worker, { kind: 'replaced' });
+    }
+    this.forkWhatIsMissing(live().filter((worker) => !stale(worker)).length, live().length);
+    this.killReplacedHungWorkers();
+    this.settleWaiters();
+  }
+
+  /** Memory and age recycles go one at a time, so the cluster never loses more than one worker's capacity to them. */
+  private startNextRecycle(): void {
+    // The one under way is done when its worker has exited, drain included.
+    if ([...this.workers.values()].some((worker) => worker.recycleWanted?.active === true)) return;
+    const next = [...this.workers.values()].find((worker) => worker.leaving === undefined && worker.recycleWanted !== undefined && worker.routable && worker.generation === this.generation);
+    if (next === undefined) return;
+    const wanted = next.recycleWanted!;
+    wanted.active = true;
+    this.options.log(`clusterize: worker ${next.id} (pid ${next.pid}) ${wanted.detail}; replacing it`);
+    this.host.recycle(next, wanted.kind, wanted.detail);
+  }
+
+  /**
+   * Forks until there are `target` current workers, with at most `maxSurge` workers above
+   * the target alive at once, and not before the crash backoff allows.
+   */
+  private forkWhatIsMissing(current: number, live: number): void {
+    const { maxSurge } = this.options;
+    while (current < this.target && live < this.target + maxSurge) {
+      const wait = this.forkGate - Date.now();
+      if (wait > 0) {
+        clearTimeout(this.gateTimer);
+        this.gateTimer = setTimeout(() => this.requestReconcile(), wait);
+        return;
+      }
+      if (!this.forkOne()) return;
+      current++;
+      live++;
+    }
+  }
+
+  private forkOne(): boolean {
+    const id = ++this.nextId;
+    let worker: WorkerProcess;
+    try {
+      worker = this.host.launch(id, this.generation, (gone, exit) => this.onGone(gone, exit));
+    } catch (error) {
+      // EMFILE, EAGAIN, ENOMEM: nothing was started; back off and try again.
+      this.options.log(`clusterize: could not start worker ${id}: ${(error as Error).message}`);
+      this.afterFailure(undefined);
+      this.requestReconcile();
+      return false;
+    }
+    this.workers.set(id, worker);
+    const { readyTimeout } = this.options;
+    worker.after(readyTimeout, () => {
+      if (worker.readyAt !== undefined || worker.leaving !== undefined) return;
+      worker.failure = `was not ready within ${readyTimeout} ms`;
+      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
+      worker.kill('SIGKILL');
+    }, (error) => this.reportError(error));
+    this.host.fork(worker);
+    return true;
+  }
+
+  /**
+   * Stops routing to the worker and tells it to drain; whatever the reason, it is killed
+   * if it has not exited by shutdownTimeout + grace.
+   */
+  private retire(worker: WorkerProcess, reason: LeaveReason): void {
+    if (!worker.alive || worker.leaving !== undefined) return;
+    worker.leaving = reason;
+    worker.moveTo('draining');
+    for (const key of worker.keys) this.registry.get(key)?.unroute(worker);
+    if (reason.kind !== 'self' && !worker.post({ act: 'drain', timeout: this.options.shutdownTimeout })) worker.kill('SIGKILL');
+    const { shutdownTimeout } = this.options;
+    worker.after(shutdownTimeout + KILL_GRACE_MS, () => {
+      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${shutdownTimeout} ms; killing it`);
+      worker.kill('SIGKILL');
+    }, (error) => this.reportError(error));
+    this.requestReconcile();
+  }
+
+  /** A hung worker cannot drain; once `target` others serve, it is killed. */
+  private killReplacedHungWorkers(): void {
+    const serving = [...this.workers.values()].filter((worker) => worker.routable && worker.leaving === undefined).length;
+    if (serving < this.target) return;
+    for (const worker of this.workers.values()) if (worker.leaving?.kind === 'hung') worker.kill('SIGKILL');
+  }
+
+  private onGone(worker: WorkerProcess, exit: ExitInfo): void {
+    if (!worker.alive) return;
+    const readyAt = worker.readyAt;
+    worker.markExited(exit);
+    this.workers.delete(worker.id);
+    this.registry.forget(worker);
+    this.host.forget(worker);
+    this.host.exit(worker);
+    if (this.state !== 'running') return;
+    if (worker.leaving !== undefined && worker.leaving.kind !== 'hung') return this.requestReconcile();
+    if (readyAt === undefined && worker.leaving === undefined && this.failedStart(worker)) return;
+    const delay = this.afterFailure(readyAt === undefined ? undefined : Date.now() - readyAt);
+    const current = [...this.workers.values()].filter((w) => w.leaving === undefined && w.generation === this.generation).length;
+    const inARow = this.backoff.crashesInARow > 1 ? ` (${this.backoff.crashesInARow} crashes in a row)` : '';
+    const next = current < this.target ? `; starting a replacement in ${delay} ms${inARow}` : '';
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.describeExit()}${next}`);
+    this.requestReconcile();
+  }
+
+  /** Backs off the next fork; returns the delay. */
+  private afterFailure(readyFor: number | undefined): number {
+    const delay = this.backoff.next(readyFor);
+    this.forkGate = Date.now() + delay;
+    return delay;
+  }
+
+  /**
+   * A worker exited before it was ready. A reload or scale waiting on it fails (the old
+   * workers are adopted as current and keep serving); before the cluster was ever ready,
+   * START_ATTEMPTS in a row stop it. Returns true when the cluster is stopping.
+   */
+  private failedStart(worker: WorkerProcess): boolean {
+    const how = worker.failure ?? `${worker.describeExit()} before it was ready`;
+    const report = `new worker ${worker.id} (pid ${worker.pid}) ${how}`;
+    const output = describeOutput(worker);
+    if (!this.startedOnce && ++this.failedStartsInARow >= START_ATTEMPTS) {
+      const error = clusterizeError('ERR_CLUSTERIZE_START_FAILED',
+        `${START_ATTEMPTS} workers in a row exited before they were ready; the last, worker ${worker.id} (pid ${worker.pid}), ${how}.${output}`);
+      this.failStart(error);
+      return true;
+    }
+    if (this.waiters.reloading) {
+      for (const old of this.workers.values()) if (old.leaving === undefined) old.generation = this.generation;
+      const error = clusterizeError('ERR_CLUSTERIZE_RELOAD_FAILED', `${report}; the old workers keep serving.${output}`);
+      this.options.log(`clusterize: reload failed: ${error.message}`);
+      this.waiters.failReloads(error);
+    }
+    this.waiters.failSteady(clusterizeError('ERR_CLUSTERIZE_SCALE_FAILED', `${report}; the cluster keeps trying with backoff.${output}`));
+    return false;
+  }
+
+  private failStart(error: ClusterizeError): void {
+    this.waiters.failStarted(error);
+    this.waiters.cancel(error);
+    void this.shutdown();
+  }
+
+  private settleWaiters(): void {
+    const all = [...this.workers.values()];
+    const serving = all.filter((worker) => worker.routable && worker.leaving === undefined);
+    if (serving.length >= this.target && this.waiters.resolveStarted()) this.startedOnce = true;
+    this.waiters.settleReloads((generation) =>
+      all.every((worker) => worker.generation >= generation)
+      && serving.filter((worker) => worker.generation >= generation).length >= this.target);
+    const steady = all.length === this.target
+      && all.every((worker) => worker.routable && worker.leaving === undefined && worker.generation === this.generation);
+    if (steady) this.waiters.resolveSteady();
+  }
+
+  private reportError(error: unknown): void {
+    this.options.log(`clusterize: internal error in a worker timer: ${(error as Error)?.stack ?? String(error)}`);
+  }
+}
+
+function describeOutput(worker: WorkerProcess): string {
+  const lines = worker.output.last(OUTPUT_LINES_IN_REPORT);
+  return lines.length === 0 ? ' It printed nothing.' : ` Its last output:\n  ${lines.join('\n  ')}`;
+}
