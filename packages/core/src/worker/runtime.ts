@@ -5,7 +5,9 @@ import tls from 'node:tls';
 import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { drainServer, openConnections, track } from './drain.js';
+import { guarded, intoApp, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
+import { ResidentMemory } from './memory.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
 interface Registration {
@@ -51,6 +53,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private reportScheduled = false;
   private loadTimer: NodeJS.Timeout | null = null;
   private readonly loopDelay = new LoopDelayMonitor();
+  private readonly memory = new ResidentMemory();
 
   constructor(
     readonly id: number,
@@ -62,9 +65,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
 
   start(): void {
     routeListenCalls((server, query, callback) => this.listen(server, query, callback));
-    process.on('internalMessage', (message: unknown, handle: unknown) => {
+    process.on('internalMessage', guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
       if (isOurs(message)) this.receive(message as unknown as PrimaryMessage, handle);
-    });
+    }));
     // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
     process.on('SIGINT', () => {});
     process.on('SIGTERM', () => void this.drain(this.shutdownTimeout));
@@ -129,7 +132,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       const failed = errno !== 0 ? errno : this.tryListen(pending.query, transport, sockname, handle as ListenHandle | undefined);
       if (failed !== 0) {
         if (errno === 0) this.send({ act: 'listenFailed', key, errno: failed });
-        pending.callback(failed, null);
+        intoApp(() => pending.callback(failed, null));
         return;
       }
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
@@ -138,7 +141,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear when they close, not only when they open.
       if (reportLoad) pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
-      pending.callback(0, proxy);
+      intoApp(() => pending.callback(0, proxy));
       this.scheduleReady();
     },
     accept: ({ key }, handle) => {
@@ -148,9 +151,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         return;
       }
       const source = handle as ListenHandle | undefined ?? this.bindOwnSocket(registration.query, registration.sockname);
-      if (typeof source === 'number') return void registration.server.emit('error', bindError(source, registration.query));
+      if (typeof source === 'number') return intoApp(() => registration.server.emit('error', bindError(source, registration.query)));
       const errno = registration.proxy.attach(source, registration.query.backlog ?? 511);
-      if (errno !== 0) registration.server.emit('error', bindError(errno, registration.query));
+      if (errno !== 0) intoApp(() => registration.server.emit('error', bindError(errno, registration.query)));
       // The primary counts this worker ready once it really accepts.
       else this.send({ act: 'accepting', key });
     },
@@ -167,13 +170,13 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         this.refused.push(id);
       } else {
         this.accepted.push(id);
-        registration.proxy.deliver(client);
+        intoApp(() => registration.proxy.deliver(client));
       }
       this.scheduleReport();
     },
     drain: ({ timeout }) => void this.drain(timeout),
     ping: ({ seq }) => {
-      this.send({ act: 'pong', seq, rss: process.memoryUsage.rss(), delay: this.loopDelay.take() });
+      this.send({ act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take() });
     },
   };
 
@@ -206,15 +209,17 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private scheduleReady(): void {
     if (this.readyScheduled) return;
     this.readyScheduled = true;
-    setImmediate(async () => {
-      const results = await Promise.allSettled(this.readinessHolds);
-      const failure = results.find((result) => result.status === 'rejected');
-      if (failure !== undefined) {
-        process.stderr.write(`clusterize: worker ${this.id} start-up failed: ${(failure.reason as Error)?.stack ?? failure.reason}\n`);
-        process.exit(1);
-      }
-      this.send({ act: 'ready' });
-    });
+    setImmediate(() => void this.reportReady().catch((error: unknown) => reportRuntimeError('reporting readiness', error)));
+  }
+
+  private async reportReady(): Promise<void> {
+    const results = await Promise.allSettled(this.readinessHolds);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) {
+      process.stderr.write(`clusterize: worker ${this.id} start-up failed: ${(failure.reason as Error)?.stack ?? failure.reason}\n`);
+      process.exit(1);
+    }
+    this.send({ act: 'ready' });
   }
 
   private openConnections(): number {
@@ -227,12 +232,14 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private scheduleReport(): void {
     if (this.reportScheduled) return;
     this.reportScheduled = true;
-    queueMicrotask(() => this.report());
+    queueMicrotask(this.guardedReport);
   }
 
   private scheduleLoadReport(): void {
-    this.loadTimer ??= setTimeout(() => this.report(), LOAD_REPORT_MS).unref();
+    this.loadTimer ??= setTimeout(this.guardedReport, LOAD_REPORT_MS).unref();
   }
+
+  private readonly guardedReport = guarded('reporting load', () => this.report());
 
   private report(): void {
     this.reportScheduled = false;
