@@ -16,6 +16,7 @@ const messages = {
   ERR_CLUSTERIZE_RELOAD_FAILED: 'Reload failed',
   ERR_CLUSTERIZE_SCALE_FAILED: 'Scale failed',
   ERR_CLUSTERIZE_START_FAILED: 'Start failed',
+  ERR_CLUSTERIZE_RESERVED_MESSAGE: 'Reserved IPC message',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -8,6 +8,7 @@ import { drainServer, openConnections, track } from './drain.js';
 import { guarded, intoApp, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
+import { reserveInternalMessages } from './reserved-messages.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
 interface Registration {
@@ -54,6 +55,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private loadTimer: NodeJS.Timeout | null = null;
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly memory = new ResidentMemory();
+  /** The channel's own send: the app's `process.send` refuses our `cmd`. */
+  private sendRaw: NonNullable<typeof process.send> = () => false;
 
   constructor(
     readonly id: number,
@@ -64,6 +67,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   start(): void {
+    this.sendRaw = reserveInternalMessages();
     routeListenCalls((server, query, callback) => this.listen(server, query, callback));
     process.on('internalMessage', guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
       if (isOurs(message)) this.receive(message as unknown as PrimaryMessage, handle);
@@ -105,7 +109,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   private send(message: WorkerMessage): void {
-    if (process.connected) process.send!({ ...envelope(message), token: this.token }, undefined, undefined, ignoreError);
+    if (process.connected) this.sendRaw({ ...envelope(message), token: this.token }, undefined, undefined, ignoreError);
   }
 
   private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
