@@ -31,8 +31,17 @@ export function guarded<A extends unknown[]>(what: string, handler: (...args: A)
 }
 
 export function reportRuntimeError(what: string, error: unknown): void {
+  logLine(`clusterize: worker (pid ${process.pid}): ${what} failed, the worker goes on: ${describe(error)}`);
+}
+
+export function describe(error: unknown): string {
+  return (error as Error)?.stack ?? String(error);
+}
+
+/** One line on stderr, which may be a pipe to a primary that is gone. */
+export function logLine(line: string): void {
   try {
-    process.stderr.write(`clusterize: worker (pid ${process.pid}): ${what} failed, the worker goes on: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`${line}\n`);
   } catch {
     // Nowhere left to say it.
   }

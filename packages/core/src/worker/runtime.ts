@@ -4,10 +4,12 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
-import { drainServer, openConnections, track } from './drain.js';
+import { openConnections, track } from './drain.js';
+import { exitAfterDrain } from './exit-after-drain.js';
 import { guarded, intoApp, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
+import { ignoreBrokenOutputPipes } from './output-pipes.js';
 import { reserveInternalMessages } from './reserved-messages.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
@@ -75,7 +77,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
     process.on('SIGINT', () => {});
     process.on('SIGTERM', () => void this.drain(this.shutdownTimeout));
+    // The primary is gone (or let go of us): finish what is in flight, then exit.
     process.on('disconnect', () => void this.drain(this.shutdownTimeout));
+    ignoreBrokenOutputPipes();
     releaseChannelRef();
     this.send({ act: 'hello', pid: process.pid });
   }
@@ -94,18 +98,22 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     return this.draining;
   }
 
-  /** Stops accepting, finishes in-flight requests (up to `timeout` ms) and exits. */
+  /**
+   * Stops accepting, finishes in-flight requests (up to `timeout` ms), runs the beforeExit
+   * hooks and exits; whatever still runs shortly after `timeout` is cut short.
+   */
   async drain(timeout: number): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    const deadline = Date.now() + timeout;
     this.send({ act: 'draining' });
     for (const { proxy } of this.registrations.values()) proxy.detach();
-    this.emit('drain');
-    await Promise.allSettled([...this.registrations.values()].map(({ server }) => drainServer(server, deadline)));
-    // Framework close hooks release resources once nothing is being served any more.
-    await Promise.allSettled(this.shutdownHooks.map((hook) => hook()));
-    process.exit(0);
+    try {
+      this.emit('drain');
+    } catch (error) {
+      reportRuntimeError("a 'drain' listener", error);
+    }
+    const servers = [...this.registrations.values()].map(({ server }) => server);
+    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout);
   }
 
   private send(message: WorkerMessage): void {

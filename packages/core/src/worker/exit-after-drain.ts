@@ -1,0 +1,31 @@
+import type net from 'node:net';
+import { drainServer } from './drain.js';
+import { describe, logLine } from './guard.js';
+
+/**
+ * How long after the shutdown timeout the process exits even if something still runs: the
+ * work that started at the deadline (hooks after connections were cut) gets this much, and
+ * the process is gone before the primary's own kill (shutdownTimeout + 1 s). A worker whose
+ * primary was killed has nobody to kill it: this bound is all that keeps it from lingering.
+ */
+const EXIT_GRACE_MS = 500;
+
+/**
+ * Drains `servers` (in-flight requests finish, up to `timeout` ms), runs the `hooks`, and
+ * exits 0. If a hook never settles, or a drain listener's work holds the process, it exits 1
+ * at `timeout` + EXIT_GRACE_MS with a line naming `who`.
+ */
+export async function exitAfterDrain(who: string, servers: readonly net.Server[], hooks: readonly (() => unknown)[], timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  setTimeout(() => {
+    logLine(`clusterize: ${who} was still busy ${timeout + EXIT_GRACE_MS} ms after it began draining (a beforeExit hook that did not settle?); exiting`);
+    process.exit(1);
+  }, timeout + EXIT_GRACE_MS);
+  await Promise.allSettled(servers.map((server) => drainServer(server, deadline)));
+  // Close hooks release resources once nothing is being served any more.
+  const results = await Promise.allSettled(hooks.map(async (hook) => hook()));
+  for (const result of results) {
+    if (result.status === 'rejected') logLine(`clusterize: ${who}: a beforeExit hook failed: ${describe(result.reason)}`);
+  }
+  process.exit(0);
+}

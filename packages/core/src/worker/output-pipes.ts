@@ -1,0 +1,15 @@
+/**
+ * A worker's stdout and stderr are pipes to its primary. Once the primary is gone (SIGKILL,
+ * the OOM killer) the app's next log line fails with EPIPE, and an 'error' event nobody
+ * listens to kills the worker with its in-flight requests. A broken pipe is ignored instead:
+ * the IPC channel is gone too, so the worker drains and exits. Other errors on these
+ * streams stay fatal, as they are in a lone process, unless the app listens for them.
+ */
+export function ignoreBrokenOutputPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || !process.connected) return;
+      if (stream.listenerCount('error') === 1) throw error;
+    });
+  }
+}
