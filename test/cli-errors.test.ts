@@ -1,32 +1,124 @@
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, fixture, run, within } from './helpers.ts';
 
 const script = fixture('hello.mjs');
 const missing = join(fixture(''), 'no-such-server.mjs');
 
-const cases: { input: string; args: string[]; code: string; names: RegExp }[] = [
-  { input: '--workers 0', args: ['--workers', '0', script], code: 'INVALID_WORKERS', names: /workers .*got 0\b/ },
-  { input: '--workers -1', args: ['--workers', '-1', script], code: 'INVALID_WORKERS', names: /--workers .*'-1'/ },
+// Scripts this process (root) could read but that are still wrong to run.
+const scratch = mkdtempSync(join(tmpdir(), 'clusterize-cli-'));
+chmodSync(scratch, 0o755);
+const noReadBit = join(scratch, 'no-read-bit.mjs');
+writeFileSync(noReadBit, 'import "node:http";\n', { mode: 0o000 });
+const ownerOnly = join(scratch, 'owner-only.mjs');
+writeFileSync(ownerOnly, 'import "node:http";\n', { mode: 0o600 });
+mkdirSync(join(scratch, 'closed'), { mode: 0o700 });
+const behindClosedDir = join(scratch, 'closed', 'server.mjs');
+writeFileSync(behindClosedDir, 'import "node:http";\n', { mode: 0o644 });
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const between = (text: string) => text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const cases: { input: string; args: string[]; env?: Record<string, string>; code: string; names: RegExp }[] = [
+  { input: '--workers 0', args: ['--workers', '0', script], code: 'INVALID_WORKERS', names: /--workers must be an integer from 1 to 1024 or 'auto', got '0'/ },
+  { input: '--workers -1', args: ['--workers', '-1', script], code: 'INVALID_WORKERS', names: /--workers must be an integer from 1 to 1024 or 'auto', got '-1'/ },
   { input: '--workers abc', args: ['--workers', 'abc', script], code: 'INVALID_WORKERS', names: /--workers .*'abc'/ },
   { input: '--workers without a value', args: ['--workers'], code: 'INVALID_OPTION', names: /--workers needs a value/ },
+  { input: 'CLUSTERIZE_WORKERS=abc', args: [script], env: { CLUSTERIZE_WORKERS: 'abc' }, code: 'INVALID_WORKERS', names: /CLUSTERIZE_WORKERS must be .*, got 'abc'/ },
   { input: 'an unknown option', args: ['--wrokers', '2', script], code: 'UNKNOWN_OPTION', names: /'--wrokers'/ },
   { input: 'no script', args: ['--workers', '2'], code: 'MISSING_SCRIPT', names: /script/ },
-  { input: 'a script that does not exist', args: [missing], code: 'SCRIPT_NOT_FOUND', names: new RegExp(missing.replaceAll('.', '\\.')) },
+  { input: 'a script that does not exist', args: [missing], code: 'SCRIPT_NOT_FOUND', names: new RegExp(between(missing)) },
   { input: 'a directory as the script', args: [fixture('')], code: 'SCRIPT_NOT_FOUND', names: /fixtures/ },
+  { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)} cannot be read`) },
   { input: 'an unknown policy', args: ['--policy', 'fastest', script], code: 'UNKNOWN_POLICY', names: /'fastest'/ },
   { input: 'a non-numeric timeout', args: ['--shutdown-timeout', 'soon', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .*'soon'/ },
+  { input: '--ready-timeout above what timers accept', args: ['--ready-timeout', '3000000000', script], code: 'INVALID_OPTION', names: /--ready-timeout .* to 2147483647, got '3000000000'/ },
+  { input: '--shutdown-timeout above what timers accept', args: ['--shutdown-timeout', '3000000000', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .* to \d+, got '3000000000'/ },
+  { input: '--max-age above what timers accept', args: ['--max-age', '2147483648', script], code: 'INVALID_OPTION', names: /--max-age .* to 2147483647, got '2147483648'/ },
+  { input: '--heartbeat-timeout 1', args: ['--heartbeat-timeout', '1', script], code: 'INVALID_OPTION', names: /--heartbeat-timeout must be 0 \(off\) or .* from 1000 / },
+  { input: '--ready-timeout 99', args: ['--ready-timeout', '99', script], code: 'INVALID_OPTION', names: /--ready-timeout .* from 100 / },
 ];
 
+const oneLine = (code: string) => new RegExp(`^clusterize: [^\\n]+ \\[ERR_CLUSTERIZE_${code}\\]\\n$`);
+
 describe('clusterize CLI with bad input', () => {
-  for (const { input, args, code, names } of cases) {
+  for (const { input, args, env, code, names } of cases) {
     it(`${input}: one line naming the problem, exit code 2, no worker started`, async () => {
-      const proc = run([CLI, ...args]);
+      const proc = run([CLI, ...args], { env });
       const exit = await within(proc.exited, 5_000, 'the CLI exiting');
       expect(exit).toEqual({ code: 2, signal: null });
       // The whole output is the one error line: no "starting workers", nothing from a worker.
-      expect(proc.output()).toMatch(new RegExp(`^clusterize: [^\\n]+ \\[ERR_CLUSTERIZE_${code}\\]\\n$`));
+      expect(proc.output()).toMatch(oneLine(code));
       expect(proc.output()).toMatch(names);
+    });
+  }
+});
+
+/** Runs a command to its exit; resolves with its exit code and everything it printed. */
+function runCommand(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+
+// Root reads any file, so what an ordinary user meets is tested as one (nobody).
+describe.runIf(setpriv !== undefined)('clusterize CLI run by an unprivileged user', () => {
+  const asNobody = (path: string) => runCommand(setpriv!, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, path]);
+
+  it('a script only its owner may read: one line, exit code 2', async () => {
+    const { code, output } = await within(asNobody(ownerOnly), 5_000, 'the CLI exiting');
+    expect(code).toBe(2);
+    expect(output).toMatch(oneLine('SCRIPT_UNREADABLE'));
+    expect(output).toContain(`${ownerOnly} cannot be read by this user (mode 600)`);
+  });
+
+  it('a script in a folder it may not enter: one line, exit code 2', async () => {
+    const { code, output } = await within(asNobody(behindClosedDir), 5_000, 'the CLI exiting');
+    expect(code).toBe(2);
+    expect(output).toMatch(oneLine('SCRIPT_UNREADABLE'));
+    expect(output).toContain(`${behindClosedDir} cannot be reached`);
+  });
+});
+
+/** A Node.js on PATH (outside node_modules) older than the CLI needs, if the system has one. */
+async function oldSystemNode(): Promise<{ path: string; version: string } | undefined> {
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !dir.includes('node_modules'));
+  for (const dir of dirs) {
+    const path = join(dir, 'node');
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      continue;
+    }
+    const { output } = await runCommand(path, ['-p', 'process.versions.node']);
+    const version = output.trim();
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (major < 22 || (major === 22 && minor < 12)) return { path, version };
+  }
+  return undefined;
+}
+
+// The pure check is unit-tested in test/unit/node-version.test.ts; this runs the real CLI
+// on the machine's own older Node.js, where there is one (Node 20 here).
+const oldNode = await oldSystemNode();
+
+describe.runIf(oldNode !== undefined)(`clusterize CLI on Node.js ${oldNode?.version ?? '< 22.12'}`, () => {
+  for (const args of [['--help'], ['--workers', '2', script]]) {
+    it(`clusterize ${args.join(' ')}: one line naming both versions, exit code 2`, async () => {
+      const { code, output } = await within(runCommand(oldNode!.path, [CLI, ...args]), 5_000, 'the CLI exiting');
+      expect(code).toBe(2);
+      expect(output).toMatch(oneLine('UNSUPPORTED_NODE'));
+      expect(output).toContain(`needs 22.12.0 or newer, this is ${oldNode!.version}`);
     });
   }
 });

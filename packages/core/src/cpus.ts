@@ -6,8 +6,11 @@ import { availableParallelism } from 'node:os';
  * container's CPU quota, which neither os.cpus() nor the affinity mask reflects.
  */
 export function availableCpus(): number {
-  const quota = cgroupCpuQuota();
-  const byAffinity = availableParallelism();
+  return usableCpus(availableParallelism(), cgroupCpuQuota());
+}
+
+/** CPUs in the affinity mask, capped by a quota (whole CPUs, at least one). */
+export function usableCpus(byAffinity: number, quota: number | undefined): number {
   return quota === undefined ? byAffinity : Math.max(1, Math.min(byAffinity, Math.floor(quota)));
 }
 

@@ -9,6 +9,7 @@ const messages = {
   ERR_CLUSTERIZE_UNKNOWN_POLICY: 'Unknown dispatch policy',
   ERR_CLUSTERIZE_POLICY_UNSUPPORTED: 'Dispatch policy not supported here',
   ERR_CLUSTERIZE_SCRIPT_NOT_FOUND: 'Script not found',
+  ERR_CLUSTERIZE_SCRIPT_UNREADABLE: 'Script not readable',
   ERR_CLUSTERIZE_MISSING_SCRIPT: 'No script given',
   ERR_CLUSTERIZE_ALREADY_STARTED: 'Cluster already started',
   ERR_CLUSTERIZE_NOT_RUNNING: 'Cluster not running',
@@ -17,6 +18,8 @@ const messages = {
   ERR_CLUSTERIZE_SCALE_FAILED: 'Scale failed',
   ERR_CLUSTERIZE_START_FAILED: 'Start failed',
   ERR_CLUSTERIZE_RESERVED_MESSAGE: 'Reserved IPC message',
+  ERR_CLUSTERIZE_IN_WORKER: 'Not the primary',
+  ERR_CLUSTERIZE_UNSUPPORTED_NODE: 'Unsupported Node.js version',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
@@ -42,4 +45,9 @@ export const clusterizeRangeError = (code: ErrorCode, detail: string) => make(Ra
 export function isClusterizeError(error: unknown): error is ClusterizeError {
   const code: unknown = error instanceof Error ? (error as Partial<ClusterizeError>).code : undefined;
   return typeof code === 'string' && code.startsWith('ERR_CLUSTERIZE_');
+}
+
+/** The CLI's one line for an error: `clusterize: <message> [<code>]`. */
+export function cliErrorLine(error: ClusterizeError): string {
+  return `clusterize: ${error.message} [${error.code}]`;
 }

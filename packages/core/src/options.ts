@@ -1,21 +1,21 @@
-import { clusterizeRangeError, clusterizeTypeError } from './errors.js';
+import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './primary/policies/index.js';
 
 export interface ClusterOptions {
-  /** Worker processes to run: a positive integer, or 'auto' for the CPUs this process may use. Default 'auto'. */
+  /** Worker processes to run: 1 to 1024, or 'auto' for the CPUs this process may use. Default 'auto'. CLUSTERIZE_WORKERS overrides it. */
   workers?: number | 'auto';
   /** How connections reach workers: one of `policyNames` (see the README for each). */
   policy?: PolicyName;
-  /** Milliseconds a draining worker gets to finish in-flight requests before it is killed. Default 10000. */
+  /** Milliseconds a draining worker gets to finish in-flight requests before it is killed, up to MAX_SHUTDOWN_TIMEOUT_MS. Default 10000. */
   shutdownTimeout?: number;
-  /** Milliseconds a new worker gets to become ready before it counts as failed. Default 30000. */
+  /** Milliseconds a new worker gets to become ready before it counts as failed: MIN_READY_TIMEOUT_MS to MAX_TIMER_MS. Default 30000. */
   readyTimeout?: number;
-  /** First delay before replacing a crashed worker; it doubles on each crash in a row. Default 100. */
+  /** First delay before replacing a crashed worker; it doubles on each crash in a row; 1 to MAX_TIMER_MS. Default 100. */
   restartDelay?: number;
-  /** Upper bound of the restart delay. Default 30000. */
+  /** Upper bound of the restart delay; 1 to MAX_TIMER_MS. Default 30000. */
   maxRestartDelay?: number;
-  /** Script the workers run. Default: the script this process runs (process.argv[1]). */
+  /** Script the workers run, a readable file (a relative path is resolved against the current directory). Default: the script this process runs (process.argv[1]). */
   script?: string;
   /** Arguments for the workers' script. Default: this process's arguments. */
   args?: readonly string[];
@@ -27,11 +27,11 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on SIGHUP. Default true. */
   signals?: boolean;
-  /** A worker whose event loop does not answer a heartbeat for this long is replaced; 0 turns it off. Default 30000. */
+  /** A worker whose event loop does not answer a heartbeat for this long is replaced: 0 (off) or MIN_HEARTBEAT_TIMEOUT_MS to MAX_TIMER_MS. Default 30000. */
   heartbeatTimeout?: number;
   /** A worker whose resident memory exceeds this many megabytes is replaced (drained); 0 turns it off. Default 0. */
   maxMemory?: number;
-  /** A worker older than this many milliseconds (with +-10% jitter) is replaced (drained); 0 turns it off. Default 0. */
+  /** A worker older than this many milliseconds (with +-10% jitter) is replaced (drained): 0 (off) to MAX_TIMER_MS. Default 0. */
   maxAge?: number;
   /** New workers started at a time during a rolling reload. Default 1. */
   maxSurge?: number;
@@ -64,46 +64,115 @@ const optionNames = new Set<keyof ClusterOptions>([
 /** Environment variable that overrides `workers`; `0` serves in-process (plugins only). */
 export const WORKERS_ENV = 'CLUSTERIZE_WORKERS';
 
-export function resolveWorkerCount(value: unknown, { allowZero = false } = {}): number {
-  const fromEnv = process.env[WORKERS_ENV];
-  const raw = fromEnv !== undefined && fromEnv !== '' ? parseWorkerCount(fromEnv, WORKERS_ENV) : value;
-  if (raw === undefined || raw === 'auto') return availableCpus();
-  if (typeof raw !== 'number') {
-    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_WORKERS', `workers must be a positive integer or 'auto', got ${describe(raw)}`);
-  }
-  if (!Number.isInteger(raw) || raw < (allowZero ? 0 : 1) || raw > 1024) {
-    const least = allowZero ? 'an integer from 0 (in-process)' : 'an integer from 1';
-    throw clusterizeRangeError('ERR_CLUSTERIZE_INVALID_WORKERS', `workers must be ${least} to 1024 or 'auto', got ${raw}`);
-  }
-  return raw;
+export const MAX_WORKERS = 1024;
+
+/** The longest delay Node's timers accept: a longer one fires after 1 ms (with a warning). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The primary waits shutdownTimeout plus a short grace before it kills a worker, and that
+ * sum has to be a valid timer delay too.
+ */
+export const MAX_SHUTDOWN_TIMEOUT_MS = MAX_TIMER_MS - 60_000;
+
+/** A shorter heartbeat timeout replaces healthy workers that were merely busy for a moment. */
+export const MIN_HEARTBEAT_TIMEOUT_MS = 1_000;
+
+/** A shorter ready timeout fails every worker before it has loaded its script. */
+export const MIN_READY_TIMEOUT_MS = 100;
+
+/** Whole numbers from `least` to `most`, and 0 as well when it turns the feature off. */
+interface Range {
+  readonly least: number;
+  readonly most: number;
+  readonly zeroIsOff?: boolean;
 }
 
-function parseWorkerCount(text: string, source: string): number | 'auto' {
+function inRange(value: unknown, { least, most, zeroIsOff = false }: Range): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && ((value >= least && value <= most) || (zeroIsOff && value === 0));
+}
+
+/**
+ * `value` when it is in `range`; else a coded error saying what was `expected`: a TypeError
+ * for a wrong type, a RangeError for a number out of range. `shown` is how the message
+ * quotes what the user wrote: text from a command line stays quoted even when it parsed.
+ */
+function checked(value: unknown, range: Range, code: ErrorCode, source: string, expected: string, shown = describe(value)): number {
+  if (inRange(value, range)) return value;
+  const make = typeof value === 'number' ? clusterizeRangeError : clusterizeTypeError;
+  throw make(code, `${source} must be ${expected}, got ${shown}`);
+}
+
+/** Text from a command line or an environment variable: a number when it is written as an integer. */
+function numberIn(text: string): number | string {
+  return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+const workerRange = (allowZero: boolean): Range => ({ least: allowZero ? 0 : 1, most: MAX_WORKERS });
+
+function workersExpected(allowZero: boolean, allowAuto: boolean): string {
+  return `an integer from ${allowZero ? '0 (in-process)' : '1'} to ${MAX_WORKERS}${allowAuto ? " or 'auto'" : ''}`;
+}
+
+/**
+ * Validates a worker count; `source` names where it came from in the message
+ * (`workers`, `scale() count`). With `allowAuto`, 'auto' is the CPUs this process may use.
+ */
+export function validateWorkerCount(value: unknown, source: string, { allowZero = false, allowAuto = false } = {}): number {
+  if (allowAuto && value === 'auto') return availableCpus();
+  return checked(value, workerRange(allowZero), 'ERR_CLUSTERIZE_INVALID_WORKERS', source, workersExpected(allowZero, allowAuto));
+}
+
+/** A worker count written as text (`--workers`, CLUSTERIZE_WORKERS): a count or 'auto'. */
+export function parseWorkerCount(text: string, source: string, { allowZero = false } = {}): number | 'auto' {
   if (text === 'auto') return 'auto';
-  if (!/^\d+$/.test(text)) {
-    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_WORKERS', `${source} must be a whole number or 'auto', got '${text}'`);
-  }
-  return Number(text);
+  return checked(numberIn(text), workerRange(allowZero), 'ERR_CLUSTERIZE_INVALID_WORKERS', source, workersExpected(allowZero, true), `'${text}'`);
 }
 
-export function parseWorkersArgument(text: string): number | 'auto' {
-  return parseWorkerCount(text, '--workers');
+/**
+ * The worker count: CLUSTERIZE_WORKERS when set (the operator's setting beats the app's
+ * default in code), else `value`. The CLI passes `fromEnv: false` when --workers was given.
+ */
+export function resolveWorkerCount(value: unknown, { allowZero = false, fromEnv = true } = {}): number {
+  const env = fromEnv ? process.env[WORKERS_ENV] : undefined;
+  if (env !== undefined && env !== '') {
+    return validateWorkerCount(parseWorkerCount(env, WORKERS_ENV, { allowZero }), WORKERS_ENV, { allowZero, allowAuto: true });
+  }
+  return validateWorkerCount(value ?? 'auto', 'workers', { allowZero, allowAuto: true });
 }
 
-const units: Partial<Record<keyof ClusterOptions, string>> = { maxMemory: 'megabytes', maxSurge: 'workers' };
+/** The numeric options: bounds, unit and default. */
+const numberOptions = {
+  shutdownTimeout: { unit: 'milliseconds', least: 0, most: MAX_SHUTDOWN_TIMEOUT_MS, fallback: 10_000 },
+  readyTimeout: { unit: 'milliseconds', least: MIN_READY_TIMEOUT_MS, most: MAX_TIMER_MS, fallback: 30_000 },
+  restartDelay: { unit: 'milliseconds', least: 1, most: MAX_TIMER_MS, fallback: 100 },
+  maxRestartDelay: { unit: 'milliseconds', least: 1, most: MAX_TIMER_MS, fallback: 30_000 },
+  heartbeatTimeout: { unit: 'milliseconds', least: MIN_HEARTBEAT_TIMEOUT_MS, most: MAX_TIMER_MS, zeroIsOff: true, fallback: 30_000 },
+  maxAge: { unit: 'milliseconds', least: 0, most: MAX_TIMER_MS, fallback: 0 },
+  maxMemory: { unit: 'megabytes', least: 0, most: Number.MAX_SAFE_INTEGER, fallback: 0 },
+  maxSurge: { unit: 'workers', least: 1, most: MAX_WORKERS, fallback: 1 },
+} as const satisfies Record<string, Range & { unit: string; fallback: number }>;
 
-/** A whole number option (milliseconds unless `units` says otherwise). */
-function wholeNumber(options: ClusterOptions, name: keyof ClusterOptions, fallback: number, least = 0): number {
-  const value = options[name];
-  const unit = units[name] ?? 'milliseconds';
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} must be a number of ${unit}, got ${describe(value)}`);
-  }
-  if (!Number.isInteger(value) || value < least) {
-    throw clusterizeRangeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} must be a whole number of ${unit} >= ${least}, got ${value}`);
-  }
-  return value;
+export type NumberOption = keyof typeof numberOptions;
+
+function numberExpected(name: NumberOption): string {
+  const { unit, least, most } = numberOptions[name];
+  const off = 'zeroIsOff' in numberOptions[name] ? '0 (off) or ' : '';
+  return `${off}a whole number of ${unit} ${most === Number.MAX_SAFE_INTEGER ? `>= ${least}` : `from ${least} to ${most}`}`;
+}
+
+/** Validates a numeric option; `source` names it in the message (the option, or its CLI flag). */
+export function validateNumberOption(name: NumberOption, value: unknown, source: string = name): number {
+  return checked(value, numberOptions[name], 'ERR_CLUSTERIZE_INVALID_OPTION', source, numberExpected(name));
+}
+
+/** A numeric option written as text (a CLI flag). */
+export function parseNumberOption(name: NumberOption, text: string, source: string): number {
+  return checked(numberIn(text), numberOptions[name], 'ERR_CLUSTERIZE_INVALID_OPTION', source, numberExpected(name), `'${text}'`);
+}
+
+function numberOption(options: ClusterOptions, name: NumberOption): number {
+  return options[name] === undefined ? numberOptions[name].fallback : validateNumberOption(name, options[name]);
 }
 
 function stringList(options: ClusterOptions, name: 'args' | 'execArgv', fallback: readonly string[]): readonly string[] {
@@ -115,16 +184,29 @@ function stringList(options: ClusterOptions, name: 'args' | 'execArgv', fallback
   return [...value];
 }
 
-export function resolvePolicy(value: unknown): PolicyName {
+/** The policies in the README's order: the default first. */
+export const policyChoices: readonly PolicyName[] = [DEFAULT_POLICY, ...policyNames.filter((name) => name !== DEFAULT_POLICY)];
+
+/** Validates a policy name: a wrong type is a TypeError, an unknown name a RangeError. */
+export function resolvePolicy(value: unknown, source = 'policy'): PolicyName {
   if (value === undefined) return DEFAULT_POLICY;
   if (!isPolicyName(value)) {
-    throw clusterizeRangeError('ERR_CLUSTERIZE_UNKNOWN_POLICY', `'${String(value)}' is not one of ${policyNames.join(', ')}`);
+    const expected = `one of ${policyChoices.map((name) => `'${name}'`).join(', ')}`;
+    const make = typeof value === 'string' ? clusterizeRangeError : clusterizeTypeError;
+    throw make('ERR_CLUSTERIZE_UNKNOWN_POLICY', `${source} must be ${expected}, got ${describe(value)}`);
   }
   return value;
 }
 
+export interface ResolveSettings {
+  /** Allow `workers: 0` (in-process): the framework plugins do. */
+  allowZeroWorkers?: boolean;
+  /** Let CLUSTERIZE_WORKERS override `workers` (default true; the CLI's --workers beats it). */
+  workersFromEnv?: boolean;
+}
+
 /** Validates user options: unknown names, wrong types and out-of-range values throw coded errors. */
-export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers = false } = {}): ResolvedOptions {
+export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers = false, workersFromEnv = true }: ResolveSettings = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `options must be an object, got ${describe(options)}`);
   }
@@ -147,29 +229,30 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
   if (options.signals !== undefined && typeof options.signals !== 'boolean') {
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `signals must be true or false, got ${describe(options.signals)}`);
   }
-  const restartDelay = wholeNumber(options, 'restartDelay', 100, 1);
+  const restartDelay = numberOption(options, 'restartDelay');
   return {
-    workers: resolveWorkerCount(options.workers, { allowZero: allowZeroWorkers }),
+    workers: resolveWorkerCount(options.workers, { allowZero: allowZeroWorkers, fromEnv: workersFromEnv }),
     policy: resolvePolicy(options.policy),
-    shutdownTimeout: wholeNumber(options, 'shutdownTimeout', 10_000),
-    readyTimeout: wholeNumber(options, 'readyTimeout', 30_000, 1),
+    shutdownTimeout: numberOption(options, 'shutdownTimeout'),
+    readyTimeout: numberOption(options, 'readyTimeout'),
     restartDelay,
-    maxRestartDelay: Math.max(restartDelay, wholeNumber(options, 'maxRestartDelay', 30_000, 1)),
+    maxRestartDelay: Math.max(restartDelay, numberOption(options, 'maxRestartDelay')),
     script,
     args: stringList(options, 'args', process.argv.slice(2)),
     execArgv: stringList(options, 'execArgv', process.execArgv),
     env,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
     signals: options.signals ?? true,
-    heartbeatTimeout: wholeNumber(options, 'heartbeatTimeout', 30_000),
-    maxMemory: wholeNumber(options, 'maxMemory', 0),
-    maxAge: wholeNumber(options, 'maxAge', 0),
-    maxSurge: wholeNumber(options, 'maxSurge', 1, 1),
+    heartbeatTimeout: numberOption(options, 'heartbeatTimeout'),
+    maxMemory: numberOption(options, 'maxMemory'),
+    maxAge: numberOption(options, 'maxAge'),
+    maxSurge: numberOption(options, 'maxSurge'),
   };
 }
 
+/** How a message shows a value: strings quoted, numbers bare. */
 function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

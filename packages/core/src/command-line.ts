@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { clusterizeError, clusterizeTypeError } from './errors.js';
+import {
+  MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
+  parseNumberOption, parseWorkerCount, policyChoices, resolvePolicy, type ClusterOptions, type NumberOption,
+} from './options.js';
+
+/** `clusterize --help`; README.md shows the same text (a test compares them). */
+export const USAGE = `Usage: clusterize [options] <script> [args...]
+
+Runs <script> in N worker processes that share its ports.
+SIGTERM/SIGINT drain and exit 0 (twice: stop at once); SIGHUP reloads the workers one by one.
+
+Options:
+  -w, --workers N|auto      worker processes, 1 to ${MAX_WORKERS} (default: auto, the CPUs this process may use)
+  -p, --policy NAME         how connections reach workers: ${policyChoices.map((name, i) => (i === 0 ? `${name} (default)` : name)).join(', ')}
+  --shutdown-timeout MS     time to finish in-flight requests on SIGTERM (default 10000)
+  --ready-timeout MS        time a new worker gets to become ready (default 30000, at least ${MIN_READY_TIMEOUT_MS})
+  --heartbeat-timeout MS    replace a worker whose event loop is stuck this long (default 30000; 0 off, else at least ${MIN_HEARTBEAT_TIMEOUT_MS})
+  --max-memory MB           replace (drain) a worker above this resident memory (default 0, off)
+  --max-age MS              replace (drain) a worker after this long, +-10% jitter (default 0, off)
+  --max-surge N             new workers started at a time during a reload (default 1)
+  -h, --help                show this help
+  -v, --version             show the version
+
+Times (MS) are whole milliseconds up to ${MAX_TIMER_MS}, the longest delay Node.js timers
+accept (--shutdown-timeout: up to ${MAX_SHUTDOWN_TIMEOUT_MS}).
+
+Environment:
+  ${WORKERS_ENV}=N|auto worker processes when --workers is not given
+`;
+
+type Flag = 'workers' | 'policy' | NumberOption;
+const flags: Record<string, Flag> = {
+  '-w': 'workers', '--workers': 'workers',
+  '-p': 'policy', '--policy': 'policy',
+  '--shutdown-timeout': 'shutdownTimeout',
+  '--ready-timeout': 'readyTimeout',
+  '--heartbeat-timeout': 'heartbeatTimeout',
+  '--max-memory': 'maxMemory',
+  '--max-age': 'maxAge',
+  '--max-surge': 'maxSurge',
+};
+
+export type CommandLine = { kind: 'run'; options: ClusterOptions } | { kind: 'help' } | { kind: 'version' };
+
+/**
+ * Reads clusterize's arguments. Each flag's value is checked here, so that a message names
+ * the flag the user typed; the script is resolved against the current directory.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const options: ClusterOptions = {};
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') { i++; break; }
+    if (arg === '-h' || arg === '--help') return { kind: 'help' };
+    if (arg === '-v' || arg === '--version') return { kind: 'version' };
+    if (!arg.startsWith('-') || arg === '-') break;
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const flag = flags[name];
+    if (flag === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${name}' (see clusterize --help)`);
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === '') throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} needs a value`);
+    if (flag === 'workers') options.workers = parseWorkerCount(value, name);
+    else if (flag === 'policy') options.policy = resolvePolicy(value, name);
+    else options[flag] = parseNumberOption(flag, value, name);
+  }
+  const script = argv[i];
+  if (script === undefined) throw clusterizeError('ERR_CLUSTERIZE_MISSING_SCRIPT', 'name the server script to run (clusterize [options] <script> [args...])');
+  return { kind: 'run', options: { ...options, script: resolve(script), args: argv.slice(i + 1), execArgv: process.execArgv } };
+}

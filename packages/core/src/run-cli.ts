@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { parseCommandLine, USAGE } from './command-line.js';
+import { cliErrorLine, isClusterizeError } from './errors.js';
+import type { Cluster } from './primary/cluster.js';
+import { buildCluster } from './start.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs `clusterize <argv>`: bad input is one line on standard error and exit status 2. */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  let cluster: Cluster;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.kind === 'help') return void process.stdout.write(USAGE);
+    if (parsed.kind === 'version') return void process.stdout.write(`${version()}\n`);
+    // --workers is the operator's word for this one run: it beats CLUSTERIZE_WORKERS.
+    cluster = buildCluster(parsed.options, { workersFromEnv: parsed.options.workers === undefined });
+  } catch (error) {
+    if (!isClusterizeError(error)) throw error;
+    process.stderr.write(`${cliErrorLine(error)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const { workers, policy } = cluster.options;
+  cluster.options.log(`clusterize: primary ${process.pid} starting ${workers} worker${workers === 1 ? '' : 's'} (policy ${policy})`);
+  try {
+    await cluster.start();
+  } catch (error) {
+    // ERR_CLUSTERIZE_START_FAILED: the script can never start; retrying forever would hide it.
+    if (!isClusterizeError(error)) throw error;
+    process.stderr.write(`${cliErrorLine(error)}\n`);
+    await cluster.shutdown();
+    process.exit(1);
+  }
+  if (!cluster.running) return;
+  const address = cluster.address();
+  const where = address === null ? 'no port' : typeof address === 'string' ? address : `${address.address}:${address.port}`;
+  cluster.options.log(`clusterize: ${workers} worker${workers === 1 ? '' : 's'} ready on ${where}`);
+}

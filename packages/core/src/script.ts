@@ -1,0 +1,35 @@
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { clusterizeError } from './errors.js';
+
+/**
+ * The absolute path of the script the workers run (a relative one is resolved against the
+ * current directory), checked before any worker starts: a worker that cannot load its
+ * script would only crash, be replaced and crash again.
+ */
+export function checkScript(script: string): string {
+  const path = resolve(script);
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${path} cannot be reached (a folder on the way denies access)`);
+    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${path} does not exist`);
+  }
+  if (!stats.isFile()) throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${path} is not a file`);
+  // access() says yes to root whatever the mode, so a file nobody may read is refused by its mode too.
+  if ((stats.mode & 0o444) === 0 || !isReadable(path)) {
+    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${path} cannot be read by this user (mode ${(stats.mode & 0o777).toString(8).padStart(3, '0')})`);
+  }
+  return path;
+}
+
+function isReadable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { fixture, run, within } from './helpers.ts';
+
+/** The pids of every process below `root` (children, their children, ...), from /proc. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  for (let queue = [root]; queue.length > 0;) {
+    const next = children.get(queue.shift()!) ?? [];
+    found.push(...next);
+    queue.push(...next);
+  }
+  return found;
+}
+
+describe('startCluster() in a worker', () => {
+  it('a script that starts a cluster without checking its role: each worker refuses with a coded error, no process forks again', async () => {
+    const primary = run([fixture('start-anywhere.mjs')]);
+    let most = 0;
+    const sample = () => { most = Math.max(most, descendants(primary.child.pid!).length); };
+    // Sampled on every line the cluster prints and between them: a worker that started a
+    // cluster of its own would show as a third process, and soon as many more.
+    primary.child.stdout!.on('data', sample);
+    primary.child.stderr!.on('data', sample);
+    const sampler = setInterval(sample, 20);
+    try {
+      // Three refusals: the first two workers and at least one replacement.
+      await primary.waitForCount(/^Error: Not the primary: startCluster\(\) was called in a worker; guard it with `if \(!currentWorker\(\)\)`/m, 3, 15_000);
+      expect(primary.output()).toMatch(/code: 'ERR_CLUSTERIZE_IN_WORKER'/);
+      sample();
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+    const exit = await within(primary.stop('SIGTERM'), 10_000, 'the primary exiting after SIGTERM');
+    expect(exit.signal).toBeNull();
+  });
+});

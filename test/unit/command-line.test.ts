@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine, USAGE } from '../../packages/core/src/command-line.ts';
+import { MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS } from '../../packages/core/src/options.ts';
+
+const run = (argv: string[]) => {
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind !== 'run') throw new Error(`expected a run, got ${parsed.kind}`);
+  return parsed.options;
+};
+const fails = (argv: string[], code: string, message: RegExp) =>
+  expect(() => parseCommandLine(argv)).toThrow(expect.objectContaining({ code: `ERR_CLUSTERIZE_${code}`, message: expect.stringMatching(message) }));
+
+describe('parseCommandLine', () => {
+  it('reads each flag, in both spellings, into its option', () => {
+    expect(run(['-w', '2', '-p', 'round-robin', '--shutdown-timeout', '500', '--ready-timeout=900', '--heartbeat-timeout', '0',
+      '--max-memory', '256', '--max-age=60000', '--max-surge', '2', 'server.js'])).toMatchObject({
+      workers: 2, policy: 'round-robin', shutdownTimeout: 500, readyTimeout: 900, heartbeatTimeout: 0, maxMemory: 256, maxAge: 60_000, maxSurge: 2,
+    });
+    expect(run(['--workers=auto', 'server.js']).workers).toBe('auto');
+  });
+
+  it('resolves the script against the current directory and passes what follows it to the script', () => {
+    expect(run(['server.js', '--port', '3000', '-w', '9'])).toMatchObject({ script: resolve('server.js'), args: ['--port', '3000', '-w', '9'] });
+    expect(run(['--', '-odd-name.js', 'a'])).toMatchObject({ script: resolve('-odd-name.js'), args: ['a'] });
+  });
+
+  it('leaves workers unset without --workers (CLUSTERIZE_WORKERS or auto decide later)', () => {
+    expect(run(['server.js']).workers).toBeUndefined();
+  });
+
+  it('--help and --version win wherever they stand before the script', () => {
+    expect(parseCommandLine(['-w', '2', '--help'])).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['-h'])).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['-v'])).toEqual({ kind: 'version' });
+    expect(run(['server.js', '--help']).args).toEqual(['--help']);
+  });
+
+  it('--workers 0, -1 and abc say the same thing, naming the flag and quoting the value', () => {
+    for (const value of ['0', '-1', 'abc', '1025', '2.5']) {
+      fails(['--workers', value, 'server.js'], 'INVALID_WORKERS', new RegExp(`^Invalid worker count: --workers must be an integer from 1 to 1024 or 'auto', got '${value.replace('.', '\\.')}'$`));
+    }
+  });
+
+  it('a time above what Node timers accept names the flag and the maximum', () => {
+    fails(['--ready-timeout', String(MAX_TIMER_MS + 1), 'server.js'], 'INVALID_OPTION', new RegExp(`^Invalid option: --ready-timeout must be .* to ${MAX_TIMER_MS}, got '${MAX_TIMER_MS + 1}'$`));
+    fails(['--max-age', '3000000000', 'server.js'], 'INVALID_OPTION', new RegExp(`--max-age .* to ${MAX_TIMER_MS}, got '3000000000'`));
+    fails(['--shutdown-timeout', '3000000000', 'server.js'], 'INVALID_OPTION', new RegExp(`--shutdown-timeout .* to ${MAX_SHUTDOWN_TIMEOUT_MS}, got '3000000000'`));
+    expect(run(['--ready-timeout', String(MAX_TIMER_MS), 'server.js']).readyTimeout).toBe(MAX_TIMER_MS);
+  });
+
+  it('a heartbeat or ready timeout below its minimum names the flag and the minimum', () => {
+    fails(['--heartbeat-timeout', '1', 'server.js'], 'INVALID_OPTION', new RegExp(`--heartbeat-timeout must be 0 \\(off\\) or .* from ${MIN_HEARTBEAT_TIMEOUT_MS} `));
+    fails(['--ready-timeout', '99', 'server.js'], 'INVALID_OPTION', new RegExp(`--ready-timeout .* from ${MIN_READY_TIMEOUT_MS} `));
+  });
+
+  it('a value that is not a whole number is quoted', () => {
+    fails(['--shutdown-timeout', 'soon', 'server.js'], 'INVALID_OPTION', /--shutdown-timeout .*, got 'soon'$/);
+    fails(['--max-surge', '1e3', 'server.js'], 'INVALID_OPTION', /--max-surge .*, got '1e3'$/);
+  });
+
+  it('an unknown policy names the flag and lists the policies', () => {
+    fails(['--policy', 'fastest', 'server.js'], 'UNKNOWN_POLICY', /^Unknown dispatch policy: --policy must be one of 'shared', .*, got 'fastest'$/);
+  });
+
+  it('a flag without its value, an unknown flag, no script', () => {
+    fails(['--workers'], 'INVALID_OPTION', /--workers needs a value/);
+    fails(['--workers=', 'server.js'], 'INVALID_OPTION', /--workers needs a value/);
+    fails(['--wrokers', '2', 'server.js'], 'UNKNOWN_OPTION', /'--wrokers'/);
+    fails(['-w', '2'], 'MISSING_SCRIPT', /script/);
+  });
+});
+
+describe('--help', () => {
+  it("is the README's CLI block, word for word", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /### The CLI\n\n```\n([\s\S]*?)```\n/.exec(readme)?.[1];
+    expect(block).toBe(USAGE);
+  });
+
+  it("lists the policies in the README's order, shared marked as the default", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Choosing a policy'));
+    const table = [...section.slice(0, section.indexOf('\n\n', section.indexOf('| policy |'))).matchAll(/^\| `([a-z-]+)`(?: \(default\))? \| /gm)].map((match) => match[1]);
+    expect(table).toEqual(['shared', 'round-robin', 'least-connections', 'reuseport']);
+    expect(USAGE).toContain(`how connections reach workers: shared (default), ${table.slice(1).join(', ')}\n`);
+  });
+
+  it('names CLUSTERIZE_WORKERS and the bounds of the times', () => {
+    expect(USAGE).toMatch(/^ {2}CLUSTERIZE_WORKERS=N\|auto +worker processes when --workers is not given$/m);
+    expect(USAGE).toContain(String(MAX_TIMER_MS));
+    expect(USAGE).toContain(`at least ${MIN_HEARTBEAT_TIMEOUT_MS}`);
+    expect(USAGE).toContain(`at least ${MIN_READY_TIMEOUT_MS}`);
+  });
+});

@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
+  resolveOptions, resolveWorkerCount, validateWorkerCount, type ClusterOptions,
+} from '../../packages/core/src/options.ts';
+
+const script = '/srv/server.js';
+const resolve = (options: Record<string, unknown>) => resolveOptions({ script, ...options } as ClusterOptions);
+const coded = (name: 'TypeError' | 'RangeError', code: string, message: RegExp) =>
+  expect.objectContaining({ name, code: `ERR_CLUSTERIZE_${code}`, message: expect.stringMatching(message) });
+
+afterEach(() => {
+  delete process.env[WORKERS_ENV];
+});
+
+describe('time options stay within what Node timers accept', () => {
+  const timers = ['readyTimeout', 'heartbeatTimeout', 'maxAge', 'restartDelay', 'maxRestartDelay'] as const;
+  for (const name of timers) {
+    it(`${name}: ${MAX_TIMER_MS} is accepted, one more is a RangeError naming the option and the maximum`, () => {
+      expect(resolve({ [name]: MAX_TIMER_MS })[name]).toBe(MAX_TIMER_MS);
+      expect(() => resolve({ [name]: MAX_TIMER_MS + 1 })).toThrow(coded('RangeError', 'INVALID_OPTION', new RegExp(`^Invalid option: ${name} must be .* to ${MAX_TIMER_MS}, got ${MAX_TIMER_MS + 1}$`)));
+    });
+  }
+
+  it('shutdownTimeout leaves room for the grace the primary adds before it kills a worker', () => {
+    expect(MAX_SHUTDOWN_TIMEOUT_MS).toBeLessThan(MAX_TIMER_MS - 1_000);
+    expect(resolve({ shutdownTimeout: MAX_SHUTDOWN_TIMEOUT_MS }).shutdownTimeout).toBe(MAX_SHUTDOWN_TIMEOUT_MS);
+    expect(() => resolve({ shutdownTimeout: 3_000_000_000 })).toThrow(coded('RangeError', 'INVALID_OPTION', new RegExp(`shutdownTimeout .* to ${MAX_SHUTDOWN_TIMEOUT_MS}, got 3000000000`)));
+  });
+
+  it(`heartbeatTimeout is 0 (off) or at least ${MIN_HEARTBEAT_TIMEOUT_MS} ms`, () => {
+    expect(resolve({ heartbeatTimeout: 0 }).heartbeatTimeout).toBe(0);
+    expect(resolve({ heartbeatTimeout: MIN_HEARTBEAT_TIMEOUT_MS }).heartbeatTimeout).toBe(MIN_HEARTBEAT_TIMEOUT_MS);
+    for (const tooShort of [1, MIN_HEARTBEAT_TIMEOUT_MS - 1]) {
+      expect(() => resolve({ heartbeatTimeout: tooShort })).toThrow(coded('RangeError', 'INVALID_OPTION', new RegExp(`heartbeatTimeout must be 0 \\(off\\) or .* from ${MIN_HEARTBEAT_TIMEOUT_MS} to ${MAX_TIMER_MS}, got ${tooShort}$`)));
+    }
+  });
+
+  it(`readyTimeout is at least ${MIN_READY_TIMEOUT_MS} ms`, () => {
+    expect(resolve({ readyTimeout: MIN_READY_TIMEOUT_MS }).readyTimeout).toBe(MIN_READY_TIMEOUT_MS);
+    expect(() => resolve({ readyTimeout: MIN_READY_TIMEOUT_MS - 1 })).toThrow(coded('RangeError', 'INVALID_OPTION', /readyTimeout .* from 100 /));
+  });
+
+  it('a wrong type is a TypeError that quotes a string and shows a number bare', () => {
+    expect(() => resolve({ maxAge: '5s' })).toThrow(coded('TypeError', 'INVALID_OPTION', /maxAge .*, got '5s'$/));
+    expect(() => resolve({ maxAge: Number.NaN })).toThrow(coded('RangeError', 'INVALID_OPTION', /maxAge .*, got NaN$/));
+    expect(() => resolve({ maxAge: 1.5 })).toThrow(coded('RangeError', 'INVALID_OPTION', /maxAge .*, got 1\.5$/));
+  });
+
+  it('fills in the documented defaults', () => {
+    expect(resolve({ workers: 2 })).toMatchObject({
+      workers: 2, policy: 'shared', shutdownTimeout: 10_000, readyTimeout: 30_000, restartDelay: 100, maxRestartDelay: 30_000,
+      heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, signals: true, script,
+    });
+  });
+});
+
+describe('worker counts', () => {
+  it('validateWorkerCount names its source and quotes a string (scale(\'3\'))', () => {
+    expect(validateWorkerCount(3, 'scale() count')).toBe(3);
+    expect(() => validateWorkerCount('3', 'scale() count')).toThrow(coded('TypeError', 'INVALID_WORKERS', /^Invalid worker count: scale\(\) count must be an integer from 1 to 1024, got '3'$/));
+    expect(() => validateWorkerCount(0, 'scale() count')).toThrow(coded('RangeError', 'INVALID_WORKERS', /got 0$/));
+    expect(() => validateWorkerCount(1025, 'scale() count')).toThrow(coded('RangeError', 'INVALID_WORKERS', /got 1025$/));
+    expect(() => validateWorkerCount('auto', 'scale() count')).toThrow(coded('TypeError', 'INVALID_WORKERS', /got 'auto'$/));
+  });
+
+  it("'auto' and 0 only where allowed", () => {
+    expect(validateWorkerCount('auto', 'workers', { allowAuto: true })).toBeGreaterThanOrEqual(1);
+    expect(validateWorkerCount(0, 'workers', { allowZero: true })).toBe(0);
+    expect(() => resolve({ workers: 0 })).toThrow(coded('RangeError', 'INVALID_WORKERS', /^Invalid worker count: workers must be an integer from 1 to 1024 or 'auto', got 0$/));
+  });
+
+  it(`${WORKERS_ENV} overrides the workers option (the operator's setting over the app's default)`, () => {
+    process.env[WORKERS_ENV] = '3';
+    expect(resolve({ workers: 2 }).workers).toBe(3);
+    expect(resolveWorkerCount(2)).toBe(3);
+  });
+
+  it(`with workersFromEnv: false (the CLI's explicit --workers), ${WORKERS_ENV} is ignored`, () => {
+    process.env[WORKERS_ENV] = '3';
+    expect(resolveOptions({ script, workers: 2 }, { workersFromEnv: false }).workers).toBe(2);
+  });
+
+  it(`an empty ${WORKERS_ENV} counts as unset`, () => {
+    process.env[WORKERS_ENV] = '';
+    expect(resolve({ workers: 2 }).workers).toBe(2);
+  });
+
+  it(`a bad ${WORKERS_ENV} is an error that names the variable`, () => {
+    for (const value of ['abc', '0', '-1', '2.5']) {
+      process.env[WORKERS_ENV] = value;
+      expect(() => resolve({ workers: 2 })).toThrow(coded(/^\d|-/.test(value) && value !== '2.5' ? 'RangeError' : 'TypeError', 'INVALID_WORKERS',
+        new RegExp(`^Invalid worker count: ${WORKERS_ENV} must be an integer from 1 to 1024 or 'auto', got '${value.replace('.', '\\.')}'$`)));
+    }
+  });
+
+  it(`${WORKERS_ENV}=0 is in-process where 0 is allowed (the framework plugins)`, () => {
+    process.env[WORKERS_ENV] = '0';
+    expect(resolveOptions({ script, workers: 2 }, { allowZeroWorkers: true }).workers).toBe(0);
+  });
+});
+
+describe('policy', () => {
+  it('a name that is no policy is a RangeError that lists the policies, the default first', () => {
+    expect(() => resolve({ policy: 'fastest' })).toThrow(coded('RangeError', 'UNKNOWN_POLICY',
+      /^Unknown dispatch policy: policy must be one of 'shared', 'round-robin', 'least-connections', 'reuseport', got 'fastest'$/));
+  });
+
+  it('a value that is not a string is a TypeError', () => {
+    expect(() => resolve({ policy: 5 })).toThrow(coded('TypeError', 'UNKNOWN_POLICY', /got 5$/));
+    expect(() => resolve({ policy: { name: 'shared' } })).toThrow(coded('TypeError', 'UNKNOWN_POLICY', /got an object$/));
+  });
+});
