@@ -3,7 +3,7 @@ import type { PolicyName } from '@clusterize/core';
 import type { Contender } from './index.ts';
 import { reloadBySighup, startListening, stopProcess } from './launch.ts';
 
-const CLI = fileURLToPath(new URL('../../packages/core/dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/core/bin/clusterize.js', import.meta.url));
 
 /** The clusterize CLI running the app with one dispatch policy; SIGHUP to its primary reloads. */
 export function clusterize(policy: PolicyName, isDefault: boolean): Contender {
