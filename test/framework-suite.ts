@@ -69,8 +69,8 @@ export function itServesOnACluster(fixtureName: string): void {
     expect(reply.body).toBe(streamed);
   });
 
-  it('finishes a request in flight on SIGTERM, then exits 0', async () => {
-    const started = await start();
+  it.each([['on a cluster', {}], ['in-process (CLUSTERIZE_WORKERS=0)', { CLUSTERIZE_WORKERS: '0' }]])('finishes a request in flight on SIGTERM, then exits 0, %s', async (_where, env: Record<string, string>) => {
+    const started = await start(env);
     const slow = request(started.port, '/slow?ms=1000');
     await started.waitFor(/slow request started/);
     const exited = started.stop('SIGTERM');

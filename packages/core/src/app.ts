@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
+import { drainLoneServer, drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
+import { track } from './worker/drain.js';
 import { currentWorker } from './worker/start.js';
 
 export type Role = 'primary' | 'worker' | 'in-process';
@@ -37,20 +39,27 @@ export function roleFor(options: ClusterOptions): Role {
  * as in Express 5.
  */
 export function clusterizeServer(create: () => http.Server | Promise<http.Server>, options: ClusterOptions = {}) {
-  resolveOptions(options, { allowZeroWorkers: true });
+  const resolved = resolveOptions(options, { allowZeroWorkers: true });
   return {
     listen(...args: ListenArgs): ClusterizedServer {
       const callback = typeof args.at(-1) === 'function' ? args.pop() as ListenCallback : undefined;
       const role = roleFor(options);
-      return role === 'primary' ? servePrimary(options, callback) : serveHere(role, create, args, callback);
+      if (role === 'primary') return servePrimary(options, callback);
+      return serveHere(role, create, args, callback, (server) => {
+        // In-process: no primary drains this server on SIGTERM, so it drains itself.
+        if (role !== 'in-process') return;
+        track(server);
+        drainOnSignals(resolved, (deadline) => drainLoneServer(server, deadline));
+      });
     },
   };
 }
 
-function serveHere(role: Role, create: () => http.Server | Promise<http.Server>, args: unknown[], callback?: ListenCallback): ClusterizedServer {
+function serveHere(role: Role, create: () => http.Server | Promise<http.Server>, args: unknown[], callback: ListenCallback | undefined, created: (server: http.Server) => void): ClusterizedServer {
   let server: http.Server | undefined;
   const ready = (async () => {
     server = await create();
+    created(server);
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
       server!.listen(...(args as []), () => {

@@ -1,4 +1,4 @@
-import { clusterizeServer, currentWorker, roleFor, type Cluster, type ClusterOptions, type Role } from '@clusterize/core';
+import { clusterizeServer, currentWorker, drainOnSignals, resolveOptions, roleFor, type Cluster, type ClusterOptions, type Role } from '@clusterize/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { closeAfterInFlight } from './in-flight.js';
@@ -48,7 +48,11 @@ async function clusterize(fastify: FastifyInstance, options: ClusterOptions): Pr
     return;
   }
   fastify.addHook('preClose', closeAfterInFlight(fastify));
-  if (worker === undefined) return;
+  if (worker === undefined) {
+    // In-process: SIGTERM drains as a cluster would (fastify.close() lets in-flight requests finish).
+    drainOnSignals(resolveOptions(options, { allowZeroWorkers: true }), () => fastify.close());
+    return;
+  }
   // Ready only once Fastify listens on every address ('localhost' may be 127.0.0.1 and ::1).
   // The primary's fastify.listen() binds those extra addresses itself once the workers are
   // ready; by then the cluster holds them, and Fastify ignores the EADDRINUSE.
