@@ -1,4 +1,4 @@
-// An Express 5 app on a cluster. Run: PORT=3000 WORKERS=4 node examples/express.ts
+// An Express 5 app on a cluster. Run: PORT=3000 WORKERS=4 npx node examples/express.ts (the pinned Node.js 24; plain `node` works on Node >= 22.18)
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { clusterize } from '@clusterize/express';

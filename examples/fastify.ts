@@ -1,4 +1,4 @@
-// A Fastify 5 server on a cluster. Run: PORT=3000 WORKERS=4 node examples/fastify.ts
+// A Fastify 5 server on a cluster. Run: PORT=3000 WORKERS=4 npx node examples/fastify.ts (the pinned Node.js 24; plain `node` works on Node >= 22.18)
 import Fastify from 'fastify';
 import { clusterPlugin } from '@clusterize/fastify';
 

@@ -1,4 +1,4 @@
-// A Koa 3 app on a cluster. Run: PORT=3000 WORKERS=4 node examples/koa.ts
+// A Koa 3 app on a cluster. Run: PORT=3000 WORKERS=4 npx node examples/koa.ts (the pinned Node.js 24; plain `node` works on Node >= 22.18)
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { clusterize } from '@clusterize/koa';
