@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, ListenOptions } from 'node:net';
 import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
@@ -11,6 +11,19 @@ import { currentWorker } from './worker/start.js';
 export type Role = 'primary' | 'worker' | 'in-process';
 export type ListenCallback = (error?: Error) => void;
 export type ListenArgs = [port?: number | string | object, host?: string | ListenCallback, ...rest: unknown[]];
+
+/**
+ * `listen` takes what Express 5's `app.listen` (and `server.listen`) takes: a port (or a
+ * Unix socket path), a host, a backlog, an options object; the callback gets the listen
+ * error, if any.
+ */
+export interface Listen {
+  (callback?: ListenCallback): ClusterizedServer;
+  (port: number | string, callback?: ListenCallback): ClusterizedServer;
+  (port: number | string, host: string, callback?: ListenCallback): ClusterizedServer;
+  (port: number | string, host: string, backlog: number, callback?: ListenCallback): ClusterizedServer;
+  (options: ListenOptions, callback?: ListenCallback): ClusterizedServer;
+}
 
 /** What `listen()` returns in every role, so the same script runs as primary and worker. */
 export interface ClusterizedServer {
@@ -40,19 +53,18 @@ export function roleFor(options: ClusterOptions): Role {
  */
 export function clusterizeServer(create: () => http.Server | Promise<http.Server>, options: ClusterOptions = {}) {
   const resolved = resolveOptions(options, { allowZeroWorkers: true });
-  return {
-    listen(...args: ListenArgs): ClusterizedServer {
-      const callback = typeof args.at(-1) === 'function' ? args.pop() as ListenCallback : undefined;
-      const role = roleFor(options);
-      if (role === 'primary') return servePrimary(options, callback);
-      return serveHere(role, create, args, callback, (server) => {
-        // In-process: no primary drains this server on SIGTERM, so it drains itself.
-        if (role !== 'in-process') return;
-        track(server);
-        drainOnSignals(resolved, (deadline) => drainLoneServer(server, deadline));
-      });
-    },
+  const listen = (...args: ListenArgs): ClusterizedServer => {
+    const callback = typeof args.at(-1) === 'function' ? args.pop() as ListenCallback : undefined;
+    const role = roleFor(options);
+    if (role === 'primary') return servePrimary(options, callback);
+    return serveHere(role, create, args, callback, (server) => {
+      // In-process: no primary drains this server on SIGTERM, so it drains itself.
+      if (role !== 'in-process') return;
+      track(server);
+      drainOnSignals(resolved, (deadline) => drainLoneServer(server, deadline));
+    });
   };
+  return { listen: listen as Listen };
 }
 
 function serveHere(role: Role, create: () => http.Server | Promise<http.Server>, args: unknown[], callback: ListenCallback | undefined, created: (server: http.Server) => void): ClusterizedServer {

@@ -4,7 +4,7 @@ export type { WorkerState } from './primary/worker-process.js';
 export { resolveOptions, WORKERS_ENV, type ClusterOptions, type ResolvedOptions } from './options.js';
 export { DEFAULT_POLICY, policyNames, type PolicyName } from './primary/policies/index.js';
 export { drainOnSignals, type InProcessSettings } from './in-process.js';
-export { clusterizeApp, clusterizeServer, roleFor, type AppFactory, type AppKind, type ClusterizedServer, type ListenArgs, type ListenCallback, type Role } from './app.js';
+export { clusterizeApp, clusterizeServer, roleFor, type AppFactory, type AppKind, type ClusterizedServer, type Listen, type ListenArgs, type ListenCallback, type Role } from './app.js';
 export { currentWorker, startWorker } from './worker/start.js';
 export type { WorkerRuntime, WorkerEvents } from './worker/runtime.js';
 export { errorCodes, isClusterizeError, clusterizeTypeError, type ClusterizeError, type ErrorCode } from './errors.js';
