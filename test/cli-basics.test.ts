@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidsServing, startCli, type Running } from './helpers.ts';
+import { startCli, workerPids, type Running } from './helpers.ts';
 
 let cluster: Running | undefined;
 afterEach(async () => {
@@ -12,10 +12,11 @@ describe('clusterize CLI with an unmodified http server', () => {
     it(`spreads new connections over both workers (${policy})`, async () => {
       const started = await startCli('hello.mjs', ['--workers', '2', '--policy', policy]);
       cluster = started;
-      const pids = await pidsServing(started.port, 40);
+      // Asks until both workers answered (at most 200 connections): under shared the
+      // kernel picks, and a run of sequential connections may all land on one.
+      const pids = await workerPids(started.port, 2);
       expect(pids.size).toBe(2);
       expect(pids.has(started.child.pid!)).toBe(false);
-      expect([...pids.values()].reduce((a, b) => a + b)).toBe(40);
     });
   }
 });

@@ -1,6 +1,6 @@
 import { DEFAULT_POLICY } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, pidsServing, startPrimary, tryListen, type Started } from './helpers.ts';
+import { freePort, startPrimary, workerPids, tryListen, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
@@ -27,7 +27,7 @@ describe('IPC between the primary and its workers', () => {
       expect(running.child.exitCode).toBeNull();
       expect(await tryListen(spoofPort)).toBe('listening');
       // Neither the spoofed 'draining' nor anything else took a worker out of service.
-      expect(new Set((await pidsServing(running.port, 40)).keys())).toEqual(new Set(workers));
+      expect(await workerPids(running.port, 2)).toEqual(new Set(workers));
     });
   }
 });

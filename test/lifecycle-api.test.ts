@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, pidsServing, run, sleep, type Running } from './helpers.ts';
+import { fixture, pidsServing, run, type Running } from './helpers.ts';
 import { keepAliveLoadWhile } from './load.ts';
 
 let primary: Running | undefined;
@@ -29,7 +29,8 @@ describe('cluster.scale()', () => {
       for (const [pid] of await pidsServing(port, count)) if (!firstSeen.has(pid)) firstSeen.set(pid, Date.now());
     };
     while (!events(proc).some((e) => e.event === 'scaled')) await note(1);
-    await note(30);
+    // Until the new worker has answered too (under shared the kernel picks): bounded.
+    for (let i = 0; i < 300 && firstSeen.size < 3; i++) await note(1);
     const fork = events(proc).find((e) => e.event === 'fork')!;
     const ready = events(proc).find((e) => e.event === 'ready')!;
     expect(ready.pid).toBe(fork.pid);
@@ -74,7 +75,9 @@ describe('cluster.reload() and long-lived connections', () => {
 describe('maxAge', () => {
   it('recycles workers one at a time, with no failed request under load', async () => {
     const { proc, port } = await startApi({ MAX_AGE: '1200' });
-    const result = await keepAliveLoadWhile(port, sleep(4_500), { connections: 10 });
+    // Under load until two workers were recycled for age and have exited (bounded).
+    const twoRecycled = proc.waitForCount(/"event":"exit"/, 2, 25_000);
+    const result = await keepAliveLoadWhile(port, twoRecycled, { connections: 10 });
     expect({ errors: result.errors, non2xx: result.non2xx, timeouts: result.timeouts }).toEqual({ errors: 0, non2xx: 0, timeouts: 0 });
     expect(result.requests).toBeGreaterThan(100);
     const log = events(proc).filter((e) => e.event === 'recycle' || e.event === 'exit');

@@ -14,13 +14,13 @@ describe('worker lifecycle', () => {
   for (const policy of [DEFAULT_POLICY, 'round-robin']) {
     it(`a crashed worker is replaced; the other serves alone meanwhile (${policy})`, async () => {
       // A long restart delay leaves a window in which only the survivor can answer.
-      const running = await startPrimary('routes.mjs', { workers: 2, policy, restartDelay: 1_000 });
+      const running = await startPrimary('routes.mjs', { workers: 2, policy, restartDelay: 3_000 });
       cluster = running;
       const before = [...(await workerPids(running.port, 2))];
       expect(before).toHaveLength(2);
       const crashed = pidOf((await request(running.port, '/crash')).body);
       const survivor = before.find((pid) => pid !== crashed)!;
-      await running.waitFor(new RegExp(`pid ${crashed}\\) exited with code 1; starting a replacement in 1000 ms`));
+      await running.waitFor(new RegExp(`pid ${crashed}\\) exited with code 1; starting a replacement in 3000 ms`));
       expect([...(await pidsServing(running.port, 10)).keys()]).toEqual([survivor]);
       const fresh = await running.waitFor(new RegExp(`^worker ready (?!(?:${before.join('|')})$)(\\d+)$`, 'm'));
       const replacement = Number(fresh[1]);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { availableCpus, cpuQuota } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidsServing, startCli, type Running } from './helpers.ts';
+import { startCli, workerPids, type Running } from './helpers.ts';
 
 let cluster: Running | undefined;
 afterEach(async () => {
@@ -28,7 +28,7 @@ describe("workers: 'auto'", () => {
     const started = await startCli('hello.mjs', ['--workers', 'auto']);
     cluster = started;
     expect(started.output()).toContain(`starting ${availableCpus()} worker`);
-    const pids = await pidsServing(started.port, 10 * availableCpus());
+    const pids = await workerPids(started.port, availableCpus() + 1, 100 * availableCpus());
     expect(pids.size).toBe(availableCpus());
   });
 });
