@@ -4,7 +4,7 @@ import { connectRaw, getRequest, startCli, within, type Started } from './helper
 
 let cluster: Started | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -60,7 +60,7 @@ describe('@clusterize/fastify on a cluster', () => {
 
   let proc: StartedFixture | undefined;
   afterEach(async () => {
-    await proc?.stop('SIGKILL');
+    await proc?.close();
     proc = undefined;
   });
 

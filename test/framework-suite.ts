@@ -35,7 +35,7 @@ const streamed = Array.from({ length: 20 }, (_, i) => `chunk ${i}\n`).join('');
 export function itServesOnACluster(fixtureName: string): void {
   let proc: StartedFixture | undefined;
   afterEach(async () => {
-    await proc?.stop('SIGKILL');
+    await proc?.close();
     proc = undefined;
   });
   const start = async (env: Record<string, string> = {}) => (proc = await startFixture(fixtureName, env));

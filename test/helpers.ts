@@ -17,6 +17,11 @@ export interface Running {
   /** Resolves with the exit code (or 128 + signal number) once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Ends the process as an operator would: SIGTERM (a primary drains and exits, and every
+   * process writes its coverage), SIGKILL if it is still there after `grace` ms.
+   */
+  close(grace?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const running = new Set<ChildProcess>();
@@ -81,6 +86,17 @@ export function run(args: string[], options: { env?: Record<string, string>; cwd
     exited,
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    close: async (grace = 3_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), grace); });
+      const ended = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (ended !== undefined) return ended;
+      child.kill('SIGKILL');
       return exited;
     },
   };

@@ -4,7 +4,7 @@ import { freePort, startPrimary, workerPids, tryListen, type Started } from './h
 
 let cluster: Started | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -5,7 +5,7 @@ import { keepAliveLoadWhile } from './load.ts';
 
 let primary: Running | undefined;
 afterEach(async () => {
-  await primary?.stop('SIGKILL');
+  await primary?.close();
   primary = undefined;
 });
 

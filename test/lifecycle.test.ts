@@ -4,7 +4,7 @@ import { connectRaw, getRequest, pidsServing, request, startCli, startPrimary, w
 
 let cluster: Started | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -6,7 +6,7 @@ import { CLI, fixture, run, type Running } from './helpers.ts';
 let cluster: Running | undefined;
 let occupier: net.Server | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
   occupier?.close();
   occupier = undefined;

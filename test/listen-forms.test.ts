@@ -11,7 +11,7 @@ import { request, startCli, type Running } from './helpers.ts';
 let cluster: Running | undefined;
 let tmp: string | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
   if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
   tmp = undefined;

@@ -10,7 +10,7 @@ let cluster: Started | undefined;
 const clients: RawConnection[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.destroy();
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

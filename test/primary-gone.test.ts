@@ -10,7 +10,7 @@ let workers: number[] = [];
 afterEach(async () => {
   for (const pid of workers.filter(running)) process.kill(pid, 'SIGKILL');
   workers = [];
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -3,7 +3,7 @@ import { request, startPrimary, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

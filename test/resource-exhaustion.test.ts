@@ -4,7 +4,7 @@ import { request, startCli, within, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

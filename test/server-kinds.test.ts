@@ -11,7 +11,7 @@ type Answer = { pid: number; kind: string; version?: string };
 
 let cluster: Running | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -5,7 +5,7 @@ import { isAlive, request, startCli, tryListen, within, type Started } from './h
 
 let cluster: Started | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -32,7 +32,7 @@ afterEach(async () => {
     await Promise.race([stopped, until(() => false, 15_000, 'shutdown').catch(() => cluster.kill())]);
     await stopped;
   }
-  await cli?.stop('SIGKILL');
+  await cli?.close();
   cli = undefined;
 });
 

@@ -5,7 +5,7 @@ import { startCli, workerPids, type Running } from './helpers.ts';
 
 let cluster: Running | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 

@@ -8,7 +8,7 @@ import { churnLoadWhile, keepAliveLoadWhile, type LoadResult } from './load.ts';
 type Cluster = Awaited<ReturnType<typeof startCli>>;
 let cluster: Cluster | undefined;
 afterEach(async () => {
-  await cluster?.stop('SIGKILL');
+  await cluster?.close();
   cluster = undefined;
 });
 
