@@ -87,6 +87,14 @@ const pidOf = (body: string) => (JSON.parse(body) as { pid: number }).pid;
 const portOf = (cluster: Cluster) => (cluster.address() as { port: number }).port;
 
 describe('reload and scale together', () => {
+  it('scale() refuses a count of the wrong type (TypeError) or out of range (RangeError), as `workers` does, and changes nothing', async () => {
+    api = await startApi('v1', { workers: 1 });
+    await expect(api.cluster.scale('3' as never)).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_CLUSTERIZE_INVALID_WORKERS', message: expect.stringMatching(/scale\(\) count must be an integer from 1 to 1024, got '3'$/) });
+    await expect(api.cluster.scale(0)).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_CLUSTERIZE_INVALID_WORKERS', message: expect.stringMatching(/got 0$/) });
+    await expect(api.cluster.scale(1.5)).rejects.toMatchObject({ name: 'RangeError', message: expect.stringMatching(/got 1\.5$/) });
+    expectSettled(api, 1, 'v1', 0);
+  });
+
   it('an old worker that crashes during a reload is replaced; the reload ends with 2 new workers', async () => {
     const running = await startApi('A');
     const [first, second] = running.cluster.workers;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { LoopDelay, Sockname } from '../protocol.js';
-import { clusterizeError, clusterizeRangeError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import { clusterizeError } from '../errors.js';
+import { validateWorkerCount, type ResolvedOptions } from '../options.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
 import { HealthMonitor, type RecycleReason } from './health.js';
 import { ListenerRegistry } from './listener-registry.js';
@@ -155,11 +155,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   scale(count: number): Promise<void> {
     this.assertRunning('scale');
-    if (!Number.isInteger(count) || count < 1 || count > 1024) {
-      const got = typeof count === 'string' ? `'${count}'` : String(count);
-      return Promise.reject(clusterizeRangeError('ERR_CLUSTERIZE_INVALID_WORKERS', `scale() takes an integer from 1 to 1024, got ${got}`));
+    let target: number;
+    try {
+      // A wrong type is a TypeError, a number out of range a RangeError, as for `workers`.
+      target = validateWorkerCount(count, 'scale() count');
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    return this.supervisor.scale(count);
+    return this.supervisor.scale(target);
   }
 
   /**
