@@ -105,16 +105,20 @@ export function isOurs(message: unknown): message is Record<string, unknown> & {
   return message !== null && typeof message === 'object' && (message as { cmd?: unknown }).cmd === NAMESPACE;
 }
 
-export type Verdict = { ok: true; message: WorkerMessage } | { ok: false; reason: string };
+/**
+ * `kind` groups refusals for rate-limited warnings (one line per kind per second);
+ * `reason` says what was wrong with this one.
+ */
+export type Verdict = { ok: true; message: WorkerMessage } | { ok: false; kind: string; reason: string };
 
 /** Checks a message that claims to be ours, from the worker that owns `token`. */
 export function verifyWorkerMessage(message: Record<string, unknown>, token: string): Verdict {
-  if (message.token !== token) return { ok: false, reason: 'wrong or missing token' };
+  if (message.token !== token) return { ok: false, kind: 'wrong or missing token', reason: 'wrong or missing token' };
   const act = message.act;
   if (typeof act !== 'string' || !Object.hasOwn(workerChecks, act)) {
-    return { ok: false, reason: `unknown act ${JSON.stringify(act)?.slice(0, 40)}` };
+    return { ok: false, kind: 'unknown act', reason: `unknown act ${JSON.stringify(act)?.slice(0, 40)}` };
   }
-  if (!workerChecks[act as Act<WorkerMessage>](message)) return { ok: false, reason: `malformed '${act}'` };
+  if (!workerChecks[act as Act<WorkerMessage>](message)) return { ok: false, kind: 'malformed message', reason: `malformed '${act}'` };
   return { ok: true, message: message as unknown as WorkerMessage };
 }
 

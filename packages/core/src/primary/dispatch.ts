@@ -3,6 +3,7 @@ import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf
 import type { HealthMonitor } from './health.js';
 import type { ListenerRegistry } from './listener-registry.js';
 import type { Policy } from './policies/index.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerProcess } from './worker-process.js';
 
@@ -102,13 +103,19 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     },
   };
 
+  const warnings = new WeakMap<WorkerProcess, RateLimitedLog>();
+  const ignored = (worker: WorkerProcess, kind: string, reason: string) => {
+    let warn = warnings.get(worker);
+    if (warn === undefined) warnings.set(worker, warn = new RateLimitedLog(log));
+    const who = `worker ${worker.id} (pid ${worker.pid})`;
+    warn.write(kind, () => `clusterize: ignored a message from ${who}: ${reason}`,
+      (count) => `clusterize: ignored ${count} ${count === 1 ? 'message' : 'messages'} from ${who} in the last second: ${kind}`);
+  };
+
   return (worker, message, handle) => {
     if (!isOurs(message)) return;
     const verdict = verifyWorkerMessage(message, worker.token);
-    if (!verdict.ok) {
-      log(`clusterize: ignored a message from worker ${worker.id} (pid ${worker.pid}): ${verdict.reason}`);
-      return;
-    }
+    if (!verdict.ok) return ignored(worker, verdict.kind, verdict.reason);
     try {
       const handler = handlers[verdict.message.act] as (w: WorkerProcess, m: WorkerMessage, h: unknown) => void;
       handler(worker, verdict.message, handle);
