@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
+  MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
   resolveOptions, resolveWorkerCount, validateWorkerCount, type ClusterOptions,
 } from '../../packages/core/src/options.ts';
 
@@ -50,8 +50,18 @@ describe('time options stay within what Node timers accept', () => {
   it('fills in the documented defaults', () => {
     expect(resolve({ workers: 2 })).toMatchObject({
       workers: 2, policy: 'shared', shutdownTimeout: 10_000, readyTimeout: 30_000, restartDelay: 100, maxRestartDelay: 30_000,
-      heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, signals: true, script,
+      heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, maxMessageSize: 16, signals: true, script,
     });
+  });
+});
+
+describe('maxMessageSize', () => {
+  it(`is whole megabytes from 1 to ${MAX_MESSAGE_SIZE_MB}, what one V8 string can hold`, () => {
+    expect(resolve({ maxMessageSize: 1 }).maxMessageSize).toBe(1);
+    expect(resolve({ maxMessageSize: MAX_MESSAGE_SIZE_MB }).maxMessageSize).toBe(MAX_MESSAGE_SIZE_MB);
+    for (const bad of [0, MAX_MESSAGE_SIZE_MB + 1, 0.5]) {
+      expect(() => resolve({ maxMessageSize: bad })).toThrow(coded('RangeError', 'INVALID_OPTION', new RegExp(`^Invalid option: maxMessageSize must be a whole number of megabytes from 1 to ${MAX_MESSAGE_SIZE_MB}, got ${bad}$`)));
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { clusterizeError, clusterizeTypeError } from './errors.js';
 import {
-  MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
+  MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
   parseNumberOption, parseWorkerCount, policyChoices, resolvePolicy, type ClusterOptions, type NumberOption,
 } from './options.js';
 
@@ -20,6 +20,7 @@ Options:
   --max-memory MB           replace (drain) a worker above this resident memory (default 0, off)
   --max-age MS              replace (drain) a worker after this long, +-10% jitter (default 0, off)
   --max-surge N             new workers started at a time during a reload (default 1)
+  --max-message-size MB     largest message a worker's process.send() takes, 1 to ${MAX_MESSAGE_SIZE_MB} (default 16)
   -h, --help                show this help
   -v, --version             show the version
 
@@ -40,6 +41,7 @@ const flags: Record<string, Flag> = {
   '--max-memory': 'maxMemory',
   '--max-age': 'maxAge',
   '--max-surge': 'maxSurge',
+  '--max-message-size': 'maxMessageSize',
 };
 
 export type CommandLine = { kind: 'run'; options: ClusterOptions } | { kind: 'help' } | { kind: 'version' };

@@ -18,6 +18,7 @@ const messages = {
   ERR_CLUSTERIZE_SCALE_FAILED: 'Scale failed',
   ERR_CLUSTERIZE_START_FAILED: 'Start failed',
   ERR_CLUSTERIZE_RESERVED_MESSAGE: 'Reserved IPC message',
+  ERR_CLUSTERIZE_MESSAGE_TOO_LARGE: 'IPC message too large',
   ERR_CLUSTERIZE_IN_WORKER: 'Not the primary',
   ERR_CLUSTERIZE_UNSUPPORTED_NODE: 'Unsupported Node.js version',
 } as const;

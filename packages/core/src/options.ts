@@ -35,6 +35,8 @@ export interface ClusterOptions {
   maxAge?: number;
   /** New workers started at a time during a rolling reload. Default 1. */
   maxSurge?: number;
+  /** Megabytes (JSON) an app message from a worker's process.send() may take, 1 to MAX_MESSAGE_SIZE_MB; a larger one throws ERR_CLUSTERIZE_MESSAGE_TOO_LARGE. Default 16. */
+  maxMessageSize?: number;
 }
 
 export interface ResolvedOptions {
@@ -54,17 +56,25 @@ export interface ResolvedOptions {
   maxMemory: number;
   maxAge: number;
   maxSurge: number;
+  maxMessageSize: number;
 }
 
 const optionNames = new Set<keyof ClusterOptions>([
   'workers', 'policy', 'shutdownTimeout', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
   'script', 'args', 'execArgv', 'env', 'log', 'signals', 'heartbeatTimeout', 'maxMemory', 'maxAge', 'maxSurge',
+  'maxMessageSize',
 ]);
 
 /** Environment variable that overrides `workers`; `0` serves in-process (plugins only). */
 export const WORKERS_ENV = 'CLUSTERIZE_WORKERS';
 
 export const MAX_WORKERS = 1024;
+
+/**
+ * The largest maxMessageSize: the primary parses each message into one string, and V8's
+ * strings end at about 512 MB (2^29 - 24 characters).
+ */
+export const MAX_MESSAGE_SIZE_MB = 512;
 
 /** The longest delay Node's timers accept: a longer one fires after 1 ms (with a warning). */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -151,6 +161,7 @@ const numberOptions = {
   maxAge: { unit: 'milliseconds', least: 0, most: MAX_TIMER_MS, fallback: 0 },
   maxMemory: { unit: 'megabytes', least: 0, most: Number.MAX_SAFE_INTEGER, fallback: 0 },
   maxSurge: { unit: 'workers', least: 1, most: MAX_WORKERS, fallback: 1 },
+  maxMessageSize: { unit: 'megabytes', least: 1, most: MAX_MESSAGE_SIZE_MB, fallback: 16 },
 } as const satisfies Record<string, Range & { unit: string; fallback: number }>;
 
 export type NumberOption = keyof typeof numberOptions;
@@ -247,6 +258,7 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
     maxMemory: numberOption(options, 'maxMemory'),
     maxAge: numberOption(options, 'maxAge'),
     maxSurge: numberOption(options, 'maxSurge'),
+    maxMessageSize: numberOption(options, 'maxMessageSize'),
   };
 }
 

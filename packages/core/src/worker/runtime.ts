@@ -6,11 +6,11 @@ import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type
 import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { openConnections, track } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
+import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
 import { ignoreBrokenOutputPipes } from './output-pipes.js';
-import { reserveInternalMessages } from './reserved-messages.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
 interface Registration {
@@ -38,6 +38,13 @@ export interface WorkerEvents {
 
 const LOAD_REPORT_MS = 5;
 
+export interface RuntimeSettings {
+  /** Milliseconds a drain on SIGTERM or disconnect gets. */
+  shutdownTimeout: number;
+  /** Bytes of JSON the app's process.send() may send at once. */
+  maxMessageSize: number;
+}
+
 /**
  * The worker side: routes this process's listen() calls to the primary, adopts the
  * connections or sockets the primary gives, reports readiness and load, and drains.
@@ -57,19 +64,26 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private loadTimer: NodeJS.Timeout | null = null;
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly memory = new ResidentMemory();
+  private readonly shutdownTimeout: number;
+  private readonly maxMessageSize: number;
+  /**
+   * Proves our messages are ours to the primary. Truly private (not a TypeScript `private`):
+   * this object is public through currentWorker(), and no key, getter or JSON of it shows
+   * the token, nor can app code swap the send it goes through.
+   */
+  readonly #token: string;
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
-  private sendRaw: NonNullable<typeof process.send> = () => false;
+  #sendRaw: NonNullable<typeof process.send> = () => false;
 
-  constructor(
-    readonly id: number,
-    private readonly token: string,
-    private readonly shutdownTimeout: number,
-  ) {
+  constructor(readonly id: number, token: string, settings: RuntimeSettings) {
     super();
+    this.#token = token;
+    this.shutdownTimeout = settings.shutdownTimeout;
+    this.maxMessageSize = settings.maxMessageSize;
   }
 
   start(): void {
-    this.sendRaw = reserveInternalMessages();
+    this.#sendRaw = guardAppSend(this.maxMessageSize);
     routeListenCalls((server, query, callback) => this.listen(server, query, callback));
     process.on('internalMessage', guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
       if (isOurs(message)) this.receive(message as unknown as PrimaryMessage, handle);
@@ -117,7 +131,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   private send(message: WorkerMessage): void {
-    if (process.connected) this.sendRaw({ ...envelope(message), token: this.token }, undefined, undefined, ignoreError);
+    if (process.connected) this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, ignoreError);
   }
 
   private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {

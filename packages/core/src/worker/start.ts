@@ -1,4 +1,8 @@
 import { WorkerRuntime } from './runtime.js';
+import { takeToken } from './token.js';
+
+/** maxMessageSize's default (16 MB), for a worker whose primary did not say. */
+const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 
 // On globalThis, so that two copies of this package in one process (the preload and the
 // app's own import resolving elsewhere) still share the one runtime.
@@ -6,19 +10,21 @@ const RUNTIME = Symbol.for('clusterize.worker-runtime');
 type Holder = { [RUNTIME]?: WorkerRuntime };
 
 export const WORKER_ID_ENV = 'CLUSTERIZE_WORKER_ID';
-const TOKEN_ENV = 'CLUSTERIZE_TOKEN';
 
 /** Starts the worker runtime if the primary forked this process; idempotent. */
 export function startWorker(): WorkerRuntime | undefined {
   const holder = globalThis as Holder;
   if (holder[RUNTIME] !== undefined) return holder[RUNTIME];
+  // Taken first, whatever follows: the pipe is closed before any app code runs.
+  const token = takeToken();
   const id = Number(process.env[WORKER_ID_ENV]);
-  const token = process.env[TOKEN_ENV];
   if (!Number.isInteger(id) || id < 1 || token === undefined || typeof process.send !== 'function') return undefined;
-  // The token proves our messages are ours; the app and its child processes never see it.
-  delete process.env[TOKEN_ENV];
   const timeout = Number(process.env.CLUSTERIZE_SHUTDOWN_TIMEOUT);
-  const runtime = new WorkerRuntime(id, token, Number.isFinite(timeout) ? timeout : 10_000);
+  const maxMessageSize = Number(process.env.CLUSTERIZE_MAX_MESSAGE_SIZE);
+  const runtime = new WorkerRuntime(id, token, {
+    shutdownTimeout: Number.isFinite(timeout) ? timeout : 10_000,
+    maxMessageSize: Number.isFinite(maxMessageSize) && maxMessageSize > 0 ? maxMessageSize : DEFAULT_MAX_MESSAGE_SIZE,
+  });
   holder[RUNTIME] = runtime;
   runtime.start();
   return runtime;
