@@ -97,3 +97,17 @@ export function releaseChannelRef(): void {
   const channel = process.channel as (NonNullable<typeof process.channel> & { unrefCounted?: () => void }) | undefined;
   channel?.unrefCounted?.();
 }
+
+/**
+ * child_process sends a message that carries a handle wrapped as `{ cmd: 'NODE_HANDLE', msg }`.
+ * When the descriptor does not arrive (recvmsg reports MSG_CTRUNC, e.g. this process is out
+ * of file descriptors), Node answers NODE_HANDLE_NACK and drops `msg`; only the wrapper
+ * reaches 'internalMessage', without a handle. The sender neither resends nor closes a raw
+ * handle (lib/internal/child_process.js retransmits only net.Socket), so it still holds
+ * the connection. Returns the dropped message.
+ */
+export function messageOfLostHandle(message: unknown, handle: unknown): unknown {
+  if (handle != null || message === null || typeof message !== 'object') return undefined;
+  const wrapper = message as { cmd?: unknown; msg?: unknown };
+  return wrapper.cmd === 'NODE_HANDLE' ? wrapper.msg : undefined;
+}

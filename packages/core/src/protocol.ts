@@ -32,7 +32,15 @@ export type WorkerMessage =
   | { act: 'listenFailed'; key: string; errno: number }
   | { act: 'ready' }
   | { act: 'accepting'; key: string }
-  | { act: 'acks'; accepted: number[]; refused: number[]; connections: number }
+  | {
+    /**
+     * Hand-offs (ids, across all listeners) the worker took, and those it refused because it
+     * is draining (they may go to any worker). `full`: its server was at maxConnections;
+     * `lost`: the descriptor never arrived (NODE_HANDLE_NACK). Those two must go to another
+     * worker; they travel only when not empty, so the usual report stays as small as before.
+     */
+    act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; connections: number;
+  }
   | { act: 'draining' }
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay };
 
@@ -61,12 +69,16 @@ export type SignedWorkerMessage = Envelope<WorkerMessage> & { token: string };
 export type Act<M extends { act: string }> = M['act'];
 export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, { act: A }>;
 
+/** A worker's report on the hand-offs it got. */
+export type Acks = MessageOf<WorkerMessage, 'acks'>;
+
 type Check = (message: Record<string, unknown>) => boolean;
 
 const isInt = (value: unknown, least = 0): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= least;
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
 const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
+const isOptionalIntArray = (value: unknown): boolean => value === undefined || isIntArray(value);
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
@@ -96,7 +108,8 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   listenFailed: (m) => isString(m.key) && typeof m.errno === 'number' && Number.isInteger(m.errno) && m.errno < 0,
   ready: () => true,
   accepting: (m) => isString(m.key),
-  acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isInt(m.connections),
+  acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
+    && isInt(m.connections),
   draining: () => true,
   pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay),
 };

@@ -78,7 +78,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     super();
     this.policy = getPolicy(options.policy);
     this.policy.assertSupported?.();
-    this.registry = new ListenerRegistry(this.policy);
+    this.registry = new ListenerRegistry(this.policy, (line) => this.options.log(line));
     this.supervisor = new Supervisor(options, this.registry, {
       launch: (id, generation, onGone) => this.launch(id, generation, onGone),
       fork: (worker) => this.announce('fork', snapshot(worker)),

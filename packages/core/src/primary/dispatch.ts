@@ -91,9 +91,9 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     accepting: (worker, { key }) => {
       if (worker.awaitingAccept.delete(key)) announceIfAccepting(worker);
     },
-    acks: (worker, { accepted, refused, connections }) => {
-      worker.connections = connections;
-      registry.acknowledge(worker, accepted, refused);
+    acks: (worker, acks) => {
+      worker.connections = acks.connections;
+      registry.acknowledge(worker, acks);
     },
     draining: (worker) => supervisor.drainedBySelf(worker),
     pong: (worker, { seq, rss, delay }) => {

@@ -1,8 +1,16 @@
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
-import type { ListenQuery, Sockname } from '../protocol.js';
+import type { Acks, ListenQuery, Sockname } from '../protocol.js';
+import type { ClosedConnections } from './closed-connections.js';
 import type { Balancer, Target } from './policies/index.js';
 import { Listener } from './listener.js';
 import type { WorkerProcess } from './worker-process.js';
+
+/**
+ * New connections beyond this many waiting for a worker (none is routable, or each has
+ * MAX_PENDING hand-offs unacknowledged) are closed at once: each holds a descriptor in
+ * the primary, and a client is better told to retry than left waiting without a bound.
+ */
+export const MAX_QUEUED = 4096;
 
 /** One worker as this listener's balancer sees it, with the hand-offs it has not acknowledged. */
 class Slot implements Target {
@@ -21,19 +29,36 @@ class Slot implements Target {
   get connections(): number {
     return this.worker.connections;
   }
+
+  /** The hand-off is settled: it is no longer pending here. */
+  take(id: number): ClientHandle | undefined {
+    const client = this.pendingHandoffs.get(id);
+    if (client !== undefined) this.pendingHandoffs.delete(id);
+    return client;
+  }
+}
+
+/** Workers that could not take a connection: it goes to another, or is closed once every routable one has refused it. */
+interface Refusal {
+  readonly by: Set<WorkerProcess>;
+  reason: 'full' | 'lost';
 }
 
 /**
  * The primary accepts here and hands each raw client handle to the worker the balancer
  * picks. Nothing is read in the primary, so no byte the client sent early is lost. The
  * primary keeps its copy of the handle until the worker acknowledges it; a handle a worker
- * refused (it is draining), or never acknowledged before it died, is dispatched again.
+ * refused (it is draining), or never acknowledged before it died, is dispatched again. A
+ * worker whose server is at maxConnections, or which never received the descriptor, gets
+ * another worker to take it; never the same one again.
  */
 export class ForwardingListener extends Listener {
   readonly transport = 'forward';
   private readonly slots = new Map<WorkerProcess, Slot>();
   private readonly targets: Slot[] = [];
   private readonly queue: ClientHandle[] = [];
+  /** Only connections some worker turned away: empty on the usual path. */
+  private readonly refusals = new Map<ClientHandle, Refusal>();
   private closing = false;
   private static nextHandoff = 0;
 
@@ -43,6 +68,7 @@ export class ForwardingListener extends Listener {
     handle: ListenHandle,
     sockname: Sockname | null,
     private readonly balance: Balancer,
+    private readonly closed: ClosedConnections,
   ) {
     super(key, query, handle, sockname);
   }
@@ -82,23 +108,39 @@ export class ForwardingListener extends Listener {
     this.flush();
   }
 
-  override acknowledge(worker: WorkerProcess, accepted: readonly number[], refused: readonly number[]): void {
+  override acknowledge(worker: WorkerProcess, acks: Acks): void {
     const slot = this.slots.get(worker);
     if (slot === undefined) return;
-    for (const id of accepted) {
-      const client = slot.pendingHandoffs.get(id);
+    for (const id of acks.accepted) {
+      const client = slot.take(id);
       if (client === undefined) continue;
-      slot.pendingHandoffs.delete(id);
       client.close();
+      if (this.refusals.size > 0) this.refusals.delete(client);
     }
-    // A refused hand-off goes first, ahead of newer connections.
-    for (const id of [...refused].reverse()) {
-      const client = slot.pendingHandoffs.get(id);
+    this.requeue(slot, acks.refused);
+    if (acks.full !== undefined) this.requeue(slot, acks.full, 'full');
+    if (acks.lost !== undefined) this.requeue(slot, acks.lost, 'lost');
+    this.flush();
+  }
+
+  /** Hand-offs the worker turned away go first, ahead of newer connections. */
+  private requeue(slot: Slot, ids: readonly number[], reason?: Refusal['reason']): void {
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const client = slot.take(ids[i]!);
       if (client === undefined) continue;
-      slot.pendingHandoffs.delete(id);
+      if (reason !== undefined) this.refuse(client, slot.worker, reason);
       this.queue.unshift(client);
     }
-    this.flush();
+  }
+
+  private refuse(client: ClientHandle, worker: WorkerProcess, reason: Refusal['reason']): void {
+    const refusal = this.refusals.get(client);
+    if (refusal === undefined) {
+      this.refusals.set(client, { by: new Set([worker]), reason });
+      return;
+    }
+    refusal.by.add(worker);
+    refusal.reason = reason;
   }
 
   override get settled(): boolean {
@@ -107,6 +149,11 @@ export class ForwardingListener extends Listener {
   }
 
   private enqueue(client: ClientHandle): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      client.close();
+      this.closed.overflow.add();
+      return;
+    }
     this.queue.push(client);
     this.flush();
   }
@@ -124,9 +171,20 @@ export class ForwardingListener extends Listener {
 
   private flush(): void {
     while (this.queue.length > 0) {
-      const target = this.pick();
-      if (target === undefined) return;
-      const client = this.queue.shift()!;
+      const client = this.queue[0]!;
+      const refusal = this.refusals.size === 0 ? undefined : this.refusals.get(client);
+      const candidates = refusal === undefined ? this.targets : this.targets.filter((slot) => !refusal.by.has(slot.worker));
+      if (refusal !== undefined && candidates.length === 0 && this.targets.length > 0) {
+        this.queue.shift();
+        this.discard(client, refusal.reason);
+        continue;
+      }
+      const target = this.pick(candidates);
+      if (target === undefined) {
+        if (this.closing && this.targets.length === 0) this.abandonQueue();
+        return;
+      }
+      this.queue.shift();
       const id = ++ForwardingListener.nextHandoff;
       target.pendingHandoffs.set(id, client);
       if (!target.worker.post({ act: 'conn', key: this.key, id }, client)) {
@@ -146,14 +204,27 @@ export class ForwardingListener extends Listener {
     return slot;
   }
 
-  private pick(): Slot | undefined {
-    const picked = this.balance(this.targets) as Slot | undefined;
-    if (picked !== undefined || !this.closing) return picked;
-    if (this.targets.length > 0) {
-      return this.targets.reduce((least, slot) => (slot.pending < least.pending ? slot : least));
+  private pick(candidates: readonly Slot[]): Slot | undefined {
+    const picked = this.balance(candidates) as Slot | undefined;
+    if (picked !== undefined || !this.closing || candidates.length === 0) return picked;
+    // Stopping: what is queued goes out now even to a busy worker, ahead of its drain message.
+    return candidates.reduce((least, slot) => (slot.pending < least.pending ? slot : least));
+  }
+
+  /** Every routable worker turned it away. */
+  private discard(client: ClientHandle, reason: Refusal['reason']): void {
+    client.close();
+    this.refusals.delete(client);
+    this.closed[reason].add();
+  }
+
+  /** The cluster is stopping (or the app closed its servers) and no worker is left to serve these: let the clients know. */
+  private abandonQueue(): void {
+    const clients = this.queue.splice(0);
+    for (const client of clients) {
+      client.close();
+      this.refusals.delete(client);
     }
-    // The cluster is stopping and no worker is left to serve these: let the clients know.
-    for (const client of this.queue.splice(0)) client.close();
-    return undefined;
+    this.closed.abandoned.add(clients.length);
   }
 }

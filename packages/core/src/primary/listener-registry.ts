@@ -1,6 +1,7 @@
 import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
-import type { ListenQuery, Sockname } from '../protocol.js';
-import { ForwardingListener } from './forwarding-listener.js';
+import type { Acks, ListenQuery, Sockname } from '../protocol.js';
+import { ClosedConnections } from './closed-connections.js';
+import { ForwardingListener, MAX_QUEUED } from './forwarding-listener.js';
 import type { Listener } from './listener.js';
 import type { Policy } from './policies/index.js';
 import { roundRobin } from './policies/round-robin.js';
@@ -27,8 +28,11 @@ export class ListenerRegistry {
   /** Closed listeners with hand-offs not yet acknowledged. */
   private readonly closed = new Set<Listener>();
   private nextKey = 0;
+  private readonly closedConnections: ClosedConnections;
 
-  constructor(private readonly policy: Policy) {}
+  constructor(private readonly policy: Policy, log: (line: string) => void) {
+    this.closedConnections = new ClosedConnections(log, MAX_QUEUED);
+  }
 
   get(key: string): Listener | undefined {
     return this.listeners.get(key);
@@ -69,9 +73,9 @@ export class ListenerRegistry {
     }
   }
 
-  /** The worker took or refused hand-offs (ids are unique across listeners). */
-  acknowledge(worker: WorkerProcess, accepted: readonly number[], refused: readonly number[]): void {
-    for (const listener of this.withHandoffs()) listener.acknowledge(worker, accepted, refused);
+  /** The worker took or turned away hand-offs (ids are unique across listeners). */
+  acknowledge(worker: WorkerProcess, acks: Acks): void {
+    for (const listener of this.withHandoffs()) listener.acknowledge(worker, acks);
   }
 
   /** The worker exited: it is no one's target, but the ports stay for its replacement. */
@@ -92,6 +96,8 @@ export class ListenerRegistry {
     for (const listener of this.listeners.values()) listener.close();
     this.listeners.clear();
     this.byIdentity.clear();
+    // The primary may exit next: counts the rate limit held back are written now.
+    this.closedConnections.flush();
   }
 
   private create(key: string, query: ListenQuery): Listener | number {
@@ -125,7 +131,7 @@ export class ListenerRegistry {
     if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name);
     // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
     const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
-    return new ForwardingListener(key, query, handle, name, balancer);
+    return new ForwardingListener(key, query, handle, name, balancer, this.closedConnections);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ListenHandle } from '../node-internals.js';
-import type { ListenQuery, Sockname, Transport } from '../protocol.js';
+import type { Acks, ListenQuery, Sockname, Transport } from '../protocol.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /**
@@ -54,9 +54,9 @@ export abstract class Listener {
 
   /**
    * The worker reports which hand-offs (ids, across all listeners) it took and which it
-   * refused; a listener that forwards nothing has nothing to settle.
+   * turned away; a listener that forwards nothing has nothing to settle.
    */
-  acknowledge(_worker: WorkerProcess, _accepted: readonly number[], _refused: readonly number[]): void {}
+  acknowledge(_worker: WorkerProcess, _acks: Acks): void {}
 
   private handleClosed = false;
 

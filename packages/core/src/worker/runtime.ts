@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { bindHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
-import { envelope, isOurs, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
+import { bindHandle, messageOfLostHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
+import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { openConnections, track } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
@@ -60,6 +60,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private draining = false;
   private accepted: number[] = [];
   private refused: number[] = [];
+  private full: number[] = [];
+  private lost: number[] = [];
   private reportScheduled = false;
   private loadTimer: NodeJS.Timeout | null = null;
   private readonly loopDelay = new LoopDelayMonitor();
@@ -87,6 +89,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     routeListenCalls((server, query, callback) => this.listen(server, query, callback));
     process.on('internalMessage', guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
       if (isOurs(message)) this.receive(message as unknown as PrimaryMessage, handle);
+      else this.lostHandle(messageOfLostHandle(message, handle));
     }));
     // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
     process.on('SIGINT', () => {});
@@ -194,6 +197,10 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         // Draining: the primary hands it to a worker that is not.
         client.close();
         this.refused.push(id);
+      } else if (atMaxConnections(registration.server)) {
+        // Node would drop it; the primary gives it to another worker instead, as node:cluster does.
+        client.close();
+        this.full.push(id);
       } else {
         this.accepted.push(id);
         intoApp(() => registration.proxy.deliver(client));
@@ -205,6 +212,13 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       this.send({ act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take() });
     },
   };
+
+  /** A hand-off whose descriptor never arrived: the primary still holds it and gives it to another worker. */
+  private lostHandle(message: unknown): void {
+    if (!isOurs(message) || message.act !== 'conn' || typeof message.id !== 'number') return;
+    this.lost.push(message.id);
+    this.scheduleReport();
+  }
 
   private bindOwnSocket(query: ServerQuery, sockname: Sockname | null): ListenHandle | number {
     return bindHandle({ ...query, port: sockname?.port ?? query.port }, (query.flags ?? 0) | UV_TCP_REUSEPORT);
@@ -271,10 +285,20 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.reportScheduled = false;
     if (this.loadTimer !== null) clearTimeout(this.loadTimer);
     this.loadTimer = null;
-    const { accepted, refused } = this;
+    const { accepted, refused, full, lost } = this;
     this.accepted = [];
     this.refused = [];
-    this.send({ act: 'acks', accepted, refused, connections: this.openConnections() });
+    const acks: Acks = { act: 'acks', accepted, refused, connections: this.openConnections() };
+    // Rare lists travel only when not empty: the usual report costs what it always did.
+    if (full.length > 0) {
+      acks.full = full;
+      this.full = [];
+    }
+    if (lost.length > 0) {
+      acks.lost = lost;
+      this.lost = [];
+    }
+    this.send(acks);
   }
 }
 
@@ -300,6 +324,14 @@ function bindError(errno: number, query: ServerQuery): Error {
 }
 
 function ignoreError(): void {}
+
+/**
+ * At `maxConnections` Node's onconnection drops a new connection; node:cluster's worker
+ * hands it back instead, unless the app asked for the drop (`dropMaxConnection`, Node 22.12+).
+ */
+function atMaxConnections(server: net.Server & { dropMaxConnection?: boolean }): boolean {
+  return server.maxConnections != null && openConnections(server) >= server.maxConnections && server.dropMaxConnection !== true;
+}
 
 /**
  * A TLS session resumed on another worker than the one that issued its ticket needs the

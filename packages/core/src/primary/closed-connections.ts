@@ -1,0 +1,61 @@
+/** At most one line per this many ms for each reason: a flood of closed connections is one line a second, with its count. */
+const LINE_INTERVAL_MS = 1000;
+
+/** Counts connections the primary closed for one reason and logs the count, rate-limited. */
+class Tally {
+  private count = 0;
+  private lastLineAt = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly reason: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  add(count = 1): void {
+    this.count += count;
+    if (this.timer !== undefined) return;
+    const wait = this.lastLineAt + LINE_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.flush();
+    // Unref'ed: a held-back count must not keep the primary alive; flush() writes it at shutdown.
+    this.timer = setTimeout(() => this.flush(), wait).unref();
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.count === 0) return;
+    const count = this.count;
+    this.count = 0;
+    this.lastLineAt = Date.now();
+    this.log(`clusterize: closed ${count} connection${count === 1 ? '' : 's'}: ${this.reason}`);
+  }
+}
+
+/**
+ * Connections a forwarding listener accepted and had to close without any worker serving
+ * them, by reason. One set per cluster, shared by its listeners, so each reason is at most
+ * one line a second however many ports there are.
+ */
+export class ClosedConnections {
+  /** Every routable worker refused it: each one's server is at maxConnections. */
+  readonly full: Tally;
+  /** Every routable worker was sent it and none received the descriptor (NODE_HANDLE_NACK). */
+  readonly lost: Tally;
+  /** It arrived while the queue of connections waiting for a worker was full. */
+  readonly overflow: Tally;
+  /** It was queued when the last worker that could serve it left (shutdown, or the app closed its server). */
+  readonly abandoned: Tally;
+
+  constructor(log: (line: string) => void, queueLimit: number) {
+    this.full = new Tally('every worker is at maxConnections', log);
+    this.lost = new Tally('no worker could receive the descriptor (a worker out of file descriptors gets NODE_HANDLE_NACK)', log);
+    this.overflow = new Tally(`${queueLimit} connections were already waiting for a worker`, log);
+    this.abandoned = new Tally('no worker is left to serve the queue', log);
+  }
+
+  /** Writes every count still held back by the rate limit. */
+  flush(): void {
+    for (const tally of [this.full, this.lost, this.overflow, this.abandoned]) tally.flush();
+  }
+}
