@@ -21,6 +21,9 @@ const messages = {
   ERR_CLUSTERIZE_MESSAGE_TOO_LARGE: 'IPC message too large',
   ERR_CLUSTERIZE_IN_WORKER: 'Not the primary',
   ERR_CLUSTERIZE_UNSUPPORTED_NODE: 'Unsupported Node.js version',
+  ERR_CLUSTERIZE_ADMIN_LISTEN: 'Admin server cannot listen',
+  ERR_CLUSTERIZE_ADMIN_UNREACHABLE: 'Admin server unreachable',
+  ERR_CLUSTERIZE_METRICS_UNAVAILABLE: 'Cluster metrics unavailable',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

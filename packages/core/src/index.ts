@@ -1,11 +1,13 @@
 export { createCluster, startCluster } from './start.js';
 export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError } from './primary/cluster.js';
 export type { WorkerState } from './primary/worker-process.js';
-export { resolveOptions, WORKERS_ENV, type ClusterOptions, type ResolvedOptions } from './options.js';
+export { resolveOptions, WORKERS_ENV, type AdminOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+export type { WorkerReport } from './primary/admin-server.js';
 export { DEFAULT_POLICY, policyNames, type PolicyName } from './primary/policies/index.js';
 export { drainOnSignals, type InProcessSettings } from './in-process.js';
 export { clusterizeApp, clusterizeServer, roleFor, type AppFactory, type AppKind, type ClusterizedServer, type Listen, type ListenArgs, type ListenCallback, type Role } from './app.js';
 export { currentWorker, startWorker } from './worker/start.js';
 export type { WorkerRuntime, WorkerEvents } from './worker/runtime.js';
 export { errorCodes, isClusterizeError, clusterizeTypeError, type ClusterizeError, type ErrorCode } from './errors.js';
+export { clusterMetrics, METRICS_CONTENT_TYPE } from './cluster-metrics.js';
 export { availableCpus, cpuQuota } from './cpus.js';

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './primary/policies/index.js';
@@ -37,6 +38,17 @@ export interface ClusterOptions {
   maxSurge?: number;
   /** Megabytes (JSON) an app message from a worker's process.send() may take, 1 to MAX_MESSAGE_SIZE_MB; a larger one throws ERR_CLUSTERIZE_MESSAGE_TOO_LARGE. Default 16. */
   maxMessageSize?: number;
+  /** The admin server (metrics, probes, the worker table) on `host` (default 127.0.0.1) and `port`. Default: off. */
+  admin?: AdminOptions;
+  /** Milliseconds a worker gets to answer a metrics request before a scrape leaves it out: 1 to MAX_TIMER_MS. Default 2000. */
+  metricsTimeout?: number;
+}
+
+export interface AdminOptions {
+  /** 0 to 65535; 0 picks a free port (the cluster logs which). */
+  port: number;
+  /** An IP address or host name. Default '127.0.0.1': metrics and the worker table are for operators, not the internet. */
+  host?: string;
 }
 
 export interface ResolvedOptions {
@@ -57,12 +69,15 @@ export interface ResolvedOptions {
   maxAge: number;
   maxSurge: number;
   maxMessageSize: number;
+  admin: Required<AdminOptions> | undefined;
+  metricsTimeout: number;
 }
 
 const optionNames = new Set<keyof ClusterOptions>([
   'workers', 'policy', 'shutdownTimeout', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
   'script', 'args', 'execArgv', 'env', 'log', 'signals', 'heartbeatTimeout', 'maxMemory', 'maxAge', 'maxSurge',
   'maxMessageSize',
+  'admin', 'metricsTimeout',
 ]);
 
 /** Environment variable that overrides `workers`; `0` serves in-process (plugins only). */
@@ -162,6 +177,7 @@ const numberOptions = {
   maxMemory: { unit: 'megabytes', least: 0, most: Number.MAX_SAFE_INTEGER, fallback: 0 },
   maxSurge: { unit: 'workers', least: 1, most: MAX_WORKERS, fallback: 1 },
   maxMessageSize: { unit: 'megabytes', least: 1, most: MAX_MESSAGE_SIZE_MB, fallback: 16 },
+  metricsTimeout: { unit: 'milliseconds', least: 1, most: MAX_TIMER_MS, fallback: 2_000 },
 } as const satisfies Record<string, Range & { unit: string; fallback: number }>;
 
 export type NumberOption = keyof typeof numberOptions;
@@ -259,7 +275,42 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
     maxAge: numberOption(options, 'maxAge'),
     maxSurge: numberOption(options, 'maxSurge'),
     maxMessageSize: numberOption(options, 'maxMessageSize'),
+    admin: resolveAdmin(options.admin),
+    metricsTimeout: numberOption(options, 'metricsTimeout'),
   };
+}
+
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+const PORT_RANGE: Range = { least: 0, most: 65_535 };
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** Validates a port; `source` names it in the message (admin.port, --admin-port). */
+export function validatePort(value: unknown, source: string, shown = describe(value)): number {
+  return checked(value, PORT_RANGE, 'ERR_CLUSTERIZE_INVALID_OPTION', source, 'an integer from 0 to 65535', shown);
+}
+
+/** A port written as text (a CLI flag). */
+export function parsePort(text: string, source: string): number {
+  return validatePort(numberIn(text), source, `'${text}'`);
+}
+
+/** Validates a host to listen on: an IP address or a host name. */
+export function validateHost(value: unknown, source: string): string {
+  if (typeof value === 'string' && (isIP(value) !== 0 || HOST_NAME.test(value))) return value;
+  const make = typeof value === 'string' ? clusterizeRangeError : clusterizeTypeError;
+  throw make('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be an IP address or a host name, got ${describe(value)}`);
+}
+
+function resolveAdmin(admin: unknown): Required<AdminOptions> | undefined {
+  if (admin === undefined) return undefined;
+  if (admin === null || typeof admin !== 'object' || Array.isArray(admin)) {
+    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `admin must be an object ({ port, host }), got ${describe(admin)}`);
+  }
+  for (const name of Object.keys(admin)) {
+    if (name !== 'port' && name !== 'host') throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'admin.${name}' (known: port, host)`);
+  }
+  const { port, host } = admin as Partial<AdminOptions>;
+  return { port: validatePort(port, 'admin.port'), host: host === undefined ? DEFAULT_ADMIN_HOST : validateHost(host, 'admin.host') };
 }
 
 /** How a message shows a value: strings quoted, numbers bare. */

@@ -42,7 +42,11 @@ export type WorkerMessage =
     act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; connections: number;
   }
   | { act: 'draining' }
-  | { act: 'pong'; seq: number; rss: number; delay: LoopDelay };
+  | { act: 'pong'; seq: number; rss: number; delay: LoopDelay; connections: number; accepted: number }
+  /** Answers 'collectMetrics': the app's prom-client registry as JSON (getMetricsAsJSON), null without prom-client. */
+  | { act: 'metrics'; seq: number; json: string | null }
+  /** clusterMetrics() in the app: asks for the cluster's aggregated metrics text. */
+  | { act: 'metricsRequest'; seq: number };
 
 export type PrimaryMessage =
   | {
@@ -54,7 +58,10 @@ export type PrimaryMessage =
   | { act: 'pause'; key: string }
   | { act: 'conn'; key: string; id: number }
   | { act: 'drain'; timeout: number }
-  | { act: 'ping'; seq: number };
+  | { act: 'ping'; seq: number }
+  | { act: 'collectMetrics'; seq: number }
+  /** Answers 'metricsRequest'. */
+  | { act: 'clusterMetrics'; seq: number; text: string };
 
 /** Event-loop delay over the last heartbeat interval, in milliseconds. */
 export interface LoopDelay {
@@ -79,6 +86,9 @@ const isInt = (value: unknown, least = 0): value is number =>
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
 const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
 const isOptionalIntArray = (value: unknown): boolean => value === undefined || isIntArray(value);
+
+/** A worker's metrics JSON: large registries (many label sets) stay far below this. */
+export const MAX_METRICS_JSON = 32 * 1024 * 1024;
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
@@ -111,7 +121,9 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
     && isInt(m.connections),
   draining: () => true,
-  pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay),
+  pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay) && isInt(m.connections) && isInt(m.accepted),
+  metrics: (m) => isInt(m.seq) && (m.json === null || (typeof m.json === 'string' && m.json.length <= MAX_METRICS_JSON)),
+  metricsRequest: (m) => isInt(m.seq),
 };
 
 export function isOurs(message: unknown): message is Record<string, unknown> & { cmd: typeof NAMESPACE } {

@@ -3,6 +3,7 @@ import { parseCommandLine, USAGE } from './command-line.js';
 import { cliErrorLine, isClusterizeError } from './errors.js';
 import type { Cluster } from './primary/cluster.js';
 import { buildCluster } from './start.js';
+import { printStatus } from './status-command.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -16,6 +17,7 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === 'help') return void process.stdout.write(USAGE);
     if (parsed.kind === 'version') return void process.stdout.write(`${version()}\n`);
+    if (parsed.kind === 'status') return await status(parsed.port, parsed.host);
     // --workers is the operator's word for this one run: it beats CLUSTERIZE_WORKERS.
     cluster = buildCluster(parsed.options, { workersFromEnv: parsed.options.workers === undefined });
   } catch (error) {
@@ -39,4 +41,15 @@ export async function runCli(argv: readonly string[]): Promise<void> {
   const address = cluster.address();
   const where = address === null ? 'no port' : typeof address === 'string' ? address : `${address.address}:${address.port}`;
   cluster.options.log(`clusterize: ${workers} worker${workers === 1 ? '' : 's'} ready on ${where}`);
+}
+
+/** `clusterize status`: a cluster that does not answer is exit status 1, not bad input. */
+async function status(port: number, host: string): Promise<void> {
+  try {
+    await printStatus(port, host);
+  } catch (error) {
+    if (!isClusterizeError(error)) throw error;
+    process.stderr.write(`${cliErrorLine(error)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import type { LoopDelay, Sockname } from '../protocol.js';
-import { clusterizeError } from '../errors.js';
+import { clusterizeError, isClusterizeError } from '../errors.js';
 import { validateWorkerCount, type ResolvedOptions } from '../options.js';
+import { AdminServer, reportOf } from './admin-server.js';
+import { ClusterStats } from './cluster-stats.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
 import { HealthMonitor, type RecycleReason } from './health.js';
 import { ListenerRegistry } from './listener-registry.js';
+import { MetricsCollector } from './metrics-collector.js';
 import { getPolicy, type Policy } from './policies/index.js';
 import { spawnWorker } from './spawn.js';
 import { Supervisor } from './supervisor.js';
@@ -70,6 +74,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly supervisor: Supervisor;
   private readonly health: HealthMonitor;
   private readonly dispatch: ReturnType<typeof createDispatcher>;
+  private readonly stats = new ClusterStats();
+  private readonly metricsCollector: MetricsCollector;
+  private readonly admin: AdminServer | undefined;
+  private adminAt: AddressInfo | undefined;
+  private startCalled = false;
   private readonly exitHooks: (() => unknown)[] = [];
   /** TLS session-ticket keys every worker's TLS servers share (48 bytes, as Node wants them). */
   private readonly ticketKeys = randomBytes(48).toString('hex');
@@ -86,10 +95,26 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         this.health.watch(worker);
         this.announce('ready', snapshot(worker));
       },
-      exit: (worker) => this.announce('exit', snapshot(worker), worker.exit?.code ?? null, worker.exit?.signal ?? null),
-      recycle: (worker, kind, detail) => this.announce('recycle', snapshot(worker), { kind, detail }),
-      forget: (worker) => this.health.forget(worker),
+      exit: (worker) => {
+        // Not asked to leave, yet gone: it crashed (or never became ready in time).
+        if (worker.leaving === undefined && this.supervisor.state === 'running') this.stats.restarted('crash');
+        this.announce('exit', snapshot(worker), worker.exit?.code ?? null, worker.exit?.signal ?? null);
+      },
+      recycle: (worker, kind, detail) => {
+        this.stats.restarted(kind);
+        this.announce('recycle', snapshot(worker), { kind, detail });
+      },
+      forget: (worker) => {
+        this.health.forget(worker);
+        this.metricsCollector.forget(worker);
+      },
     });
+    this.metricsCollector = new MetricsCollector(options, () => this.supervisor.workers.values(), this.stats);
+    this.admin = options.admin === undefined ? undefined : new AdminServer({
+      metrics: () => this.metrics(),
+      ready: () => this.running && [...this.supervisor.workers.values()].some((worker) => worker.routable && worker.leaving === undefined),
+      workers: () => [...this.supervisor.workers.values()].map(reportOf),
+    }, options.log);
     this.health = new HealthMonitor(options, () => this.supervisor.workers.values(), {
       hung: (worker, detail) => this.supervisor.hung(worker, detail),
       outgrown: (worker, kind, detail) => this.supervisor.recycle(worker, kind, detail),
@@ -99,6 +124,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       registry: this.registry,
       supervisor: this.supervisor,
       health: this.health,
+      metrics: this.metricsCollector,
       ticketKeys: this.ticketKeys,
       events: {
         online: (worker) => this.announce('online', snapshot(worker)),
@@ -111,9 +137,35 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /** Forks the workers; resolves once every one of them is ready, rejects (START_FAILED) if they cannot start. */
   start(): Promise<void> {
-    if (this.supervisor.state !== 'idle') throw clusterizeError('ERR_CLUSTERIZE_ALREADY_STARTED', 'start() was already called');
+    if (this.startCalled) throw clusterizeError('ERR_CLUSTERIZE_ALREADY_STARTED', 'start() was already called');
+    this.startCalled = true;
     this.health.start();
-    return this.supervisor.start();
+    if (this.admin === undefined) return this.supervisor.start();
+    // The admin port first: a port that is taken stops the start before any worker is forked.
+    const { port, host } = this.options.admin!;
+    return this.admin.listen(port, host).then((address) => {
+      this.adminAt = address;
+      const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+      this.options.log(`clusterize: admin server on http://${where} (/metrics /livez /readyz /workers)`);
+      return this.supervisor.start();
+    }, (error: unknown) => {
+      this.health.stop();
+      throw error;
+    });
+  }
+
+  /** Where the admin server listens, once it does; null when it is off. */
+  adminAddress(): AddressInfo | null {
+    return this.adminAt ?? null;
+  }
+
+  /**
+   * The cluster's metrics in the Prometheus text format: every worker's prom-client
+   * registry aggregated (a worker that does not answer within metricsTimeout is left out),
+   * then clusterize's own metrics. What the admin server's /metrics serves.
+   */
+  metrics(): Promise<string> {
+    return this.metricsCollector.text();
   }
 
   /** A snapshot of every worker alive now. */
@@ -145,7 +197,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   reload(): Promise<void> {
     this.assertRunning('reload');
-    return this.supervisor.reload();
+    const done = this.supervisor.reload();
+    done.then(() => this.stats.reloaded('success'), (error: unknown) => {
+      this.stats.reloaded(isClusterizeError(error) && error.code === 'ERR_CLUSTERIZE_NOT_RUNNING' ? 'cancelled' : 'failure');
+    });
+    return done;
   }
 
   /**
@@ -172,7 +228,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   shutdown(): Promise<void> {
     this.health.stop();
-    return this.supervisor.shutdown();
+    // The admin server answers until the workers are gone: /readyz says 503 while they drain.
+    return this.supervisor.shutdown().then(() => this.admin?.close());
   }
 
   /**

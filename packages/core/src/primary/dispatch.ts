@@ -2,6 +2,7 @@ import { getSystemErrorName } from 'node:util';
 import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type WorkerMessage } from '../protocol.js';
 import type { HealthMonitor } from './health.js';
 import type { ListenerRegistry } from './listener-registry.js';
+import type { MetricsCollector } from './metrics-collector.js';
 import type { Policy } from './policies/index.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import type { Supervisor } from './supervisor.js';
@@ -25,6 +26,7 @@ export interface DispatchContext {
   readonly registry: ListenerRegistry;
   readonly supervisor: Supervisor;
   readonly health: HealthMonitor;
+  readonly metrics: MetricsCollector;
   readonly events: DispatchEvents;
   /** TLS session-ticket keys every worker's TLS servers share. */
   readonly ticketKeys: string;
@@ -41,7 +43,7 @@ type Handlers = {
  * leave every decision about forking or retiring workers to the supervisor.
  */
 export function createDispatcher(context: DispatchContext): (worker: WorkerProcess, message: unknown, handle: unknown) => void {
-  const { policy, registry, supervisor, health, events, ticketKeys, log } = context;
+  const { policy, registry, supervisor, health, metrics, events, ticketKeys, log } = context;
 
   const announceIfAccepting = (worker: WorkerProcess) => {
     if (worker.awaitingAccept.size === 0 && worker.state === 'ready' && worker.readyAt === undefined) supervisor.becameReady(worker);
@@ -96,10 +98,17 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       registry.acknowledge(worker, acks);
     },
     draining: (worker) => supervisor.drainedBySelf(worker),
-    pong: (worker, { seq, rss, delay }) => {
+    pong: (worker, { seq, rss, delay, connections, accepted }) => {
       worker.rss = rss;
       worker.loopDelay = delay;
+      worker.connections = connections;
+      worker.accepted = accepted;
       health.answered(worker, seq);
+    },
+    metrics: (worker, { seq, json }) => metrics.answered(worker, seq, json),
+    metricsRequest: (worker, { seq }) => {
+      metrics.text().then((text) => worker.post({ act: 'clusterMetrics', seq, text }),
+        (error: unknown) => log(`clusterize: could not collect metrics for worker ${worker.id}: ${(error as Error)?.stack ?? String(error)}`));
     },
   };
 

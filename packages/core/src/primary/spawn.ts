@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options.js';
+import { METRICS_TIMEOUT_ENV } from '../worker/metrics.js';
 import { workerExecArgv } from './exec-argv.js';
 
 const MB = 1024 * 1024;
@@ -28,6 +29,7 @@ export function spawnWorker(options: ResolvedOptions, id: number, token: string)
       CLUSTERIZE_TOKEN_FD: String(TOKEN_FD),
       CLUSTERIZE_SHUTDOWN_TIMEOUT: String(options.shutdownTimeout),
       CLUSTERIZE_MAX_MESSAGE_SIZE: String(options.maxMessageSize * MB),
+      [METRICS_TIMEOUT_ENV]: String(options.metricsTimeout),
     },
     stdio: ['inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
   });

@@ -44,8 +44,10 @@ export class WorkerProcess {
   readonly keys = new Set<string>();
   /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
   readonly awaitingAccept = new Set<string>();
-  /** Open connections, as the worker last reported (forwarding policies). */
+  /** Open connections, as the worker last reported (heartbeats; forwarding policies also after each hand-off). */
   connections = 0;
+  /** Connections it accepted since it started, as of its last heartbeat. */
+  accepted = 0;
   readonly startedAt = Date.now();
   readyAt: number | undefined;
   exit: ExitInfo | undefined;

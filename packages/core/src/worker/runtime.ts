@@ -10,6 +10,7 @@ import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
+import { ClusterMetricsRequests, ConnectionCounter, registryJson } from './metrics.js';
 import { ignoreBrokenOutputPipes } from './output-pipes.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
@@ -74,6 +75,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
    * the token, nor can app code swap the send it goes through.
    */
   readonly #token: string;
+  private readonly connectionCount = new ConnectionCounter();
+  private readonly metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }));
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
   #sendRaw: NonNullable<typeof process.send> = () => false;
 
@@ -113,6 +116,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** The cluster's metrics text, aggregated by the primary (see clusterMetrics()). */
+  clusterMetrics(): Promise<string> {
+    return this.metricsRequests.request();
   }
 
   /**
@@ -167,6 +175,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
       this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport });
       track(pending.server);
+      this.connectionCount.watch(pending.server);
       shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear when they close, not only when they open.
       if (reportLoad) pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
@@ -209,8 +218,13 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     },
     drain: ({ timeout }) => void this.drain(timeout),
     ping: ({ seq }) => {
-      this.send({ act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take() });
+      this.send({
+        act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take(),
+        connections: this.openConnections(), accepted: this.connectionCount.accepted,
+      });
     },
+    collectMetrics: ({ seq }) => void registryJson().then((json) => this.send({ act: 'metrics', seq, json })),
+    clusterMetrics: ({ seq, text }) => this.metricsRequests.answered(seq, text),
   };
 
   /** A hand-off whose descriptor never arrived: the primary still holds it and gives it to another worker. */

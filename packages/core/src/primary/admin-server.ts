@@ -1,0 +1,105 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clusterizeError } from '../errors.js';
+import { METRICS_CONTENT_TYPE } from '../prom-client.js';
+import type { LoopDelay } from '../protocol.js';
+import type { WorkerProcess, WorkerState } from './worker-process.js';
+
+/** One worker as GET /workers lists it. */
+export interface WorkerReport {
+  id: number;
+  pid: number | null;
+  state: WorkerState;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  readyAt: number | null;
+  /** Resident memory in bytes at the last heartbeat. */
+  rss: number | null;
+  /** Event-loop delay (ms) over the last heartbeat interval. */
+  loopDelay: LoopDelay | null;
+  connections: number;
+}
+
+export function reportOf(worker: WorkerProcess): WorkerReport {
+  return {
+    id: worker.id,
+    pid: worker.pid ?? null,
+    state: worker.state,
+    startedAt: worker.startedAt,
+    readyAt: worker.readyAt ?? null,
+    rss: worker.rss ?? null,
+    loopDelay: worker.loopDelay ?? null,
+    connections: worker.connections,
+  };
+}
+
+/** What the admin server shows; the cluster provides it. */
+export interface AdminSource {
+  metrics(): Promise<string>;
+  /** At least one worker gets connections and the cluster is not shutting down. */
+  ready(): boolean;
+  workers(): WorkerReport[];
+}
+
+type Route = (response: http.ServerResponse) => void | Promise<void>;
+
+/**
+ * The primary's own HTTP server for operators: metrics, probes and the worker table, on a
+ * port of its own (loopback by default) so that it never serves, or is served by, the app.
+ */
+export class AdminServer {
+  private readonly server: http.Server;
+  private readonly routes: Record<string, Route>;
+
+  constructor(source: AdminSource, private readonly log: (line: string) => void) {
+    this.routes = {
+      '/metrics': async (response) => send(response, 200, METRICS_CONTENT_TYPE, await source.metrics()),
+      // Answering at all proves the primary's event loop runs.
+      '/livez': (response) => send(response, 200, 'text/plain; charset=utf-8', 'ok\n'),
+      '/readyz': (response) => {
+        const ready = source.ready();
+        send(response, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n');
+      },
+      '/workers': (response) => send(response, 200, 'application/json', `${JSON.stringify(source.workers())}\n`),
+    };
+    this.server = http.createServer((request, response) => void this.serve(request, response));
+  }
+
+  /** Listens on host:port; rejects with ERR_CLUSTERIZE_ADMIN_LISTEN when it cannot. */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        reject(clusterizeError('ERR_CLUSTERIZE_ADMIN_LISTEN', `the admin server cannot listen on ${host}:${port}: ${error.code ?? error.message}`, error));
+      });
+      this.server.listen(port, host, () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://admin').pathname;
+    const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
+    if (route === undefined) return send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
+    if (request.method !== 'GET') {
+      response.setHeader('allow', 'GET');
+      return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    }
+    try {
+      await route(response);
+    } catch (error) {
+      this.log(`clusterize: the admin server failed to answer ${path}: ${(error as Error)?.stack ?? String(error)}`);
+      if (!response.headersSent) send(response, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else response.destroy();
+    }
+  }
+}
+
+function send(response: http.ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}

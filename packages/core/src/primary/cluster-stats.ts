@@ -1,0 +1,24 @@
+import type { WorkerState } from './worker-process.js';
+
+/** Why a worker was replaced without being asked: it crashed, hung, or outgrew maxMemory / maxAge. */
+export type RestartReason = 'crash' | 'hung' | 'memory' | 'age';
+/** How a reload() (or SIGHUP) ended: every worker replaced, a new worker failed, or a shutdown came first. */
+export type ReloadResult = 'success' | 'failure' | 'cancelled';
+
+export const restartReasons: readonly RestartReason[] = ['crash', 'hung', 'memory', 'age'];
+export const reloadResults: readonly ReloadResult[] = ['success', 'failure', 'cancelled'];
+export const workerStates: readonly Exclude<WorkerState, 'exited'>[] = ['starting', 'online', 'listening', 'ready', 'draining'];
+
+/** Counters of what happened to the cluster since it started, for its metrics. */
+export class ClusterStats {
+  readonly restarts = new Map<RestartReason, number>(restartReasons.map((reason) => [reason, 0]));
+  readonly reloads = new Map<ReloadResult, number>(reloadResults.map((result) => [result, 0]));
+
+  restarted(reason: RestartReason): void {
+    this.restarts.set(reason, this.restarts.get(reason)! + 1);
+  }
+
+  reloaded(result: ReloadResult): void {
+    this.reloads.set(result, this.reloads.get(result)! + 1);
+  }
+}

@@ -1,0 +1,63 @@
+import http from 'node:http';
+import { clusterizeError } from './errors.js';
+import type { WorkerReport } from './primary/admin-server.js';
+
+const REQUEST_TIMEOUT_MS = 5_000;
+
+/** `clusterize status`: the admin server's /workers as a table; ERR_CLUSTERIZE_ADMIN_UNREACHABLE when nothing answers. */
+export async function printStatus(port: number, host: string): Promise<void> {
+  const workers = await fetchWorkers(port, host);
+  process.stdout.write(workerTable(workers, Date.now()));
+}
+
+function fetchWorkers(port: number, host: string): Promise<WorkerReport[]> {
+  const where = `http://${host.includes(':') ? `[${host}]` : host}:${port}/workers`;
+  const unreachable = (why: string) => clusterizeError('ERR_CLUSTERIZE_ADMIN_UNREACHABLE',
+    `${where}: ${why} (is the cluster running with --admin-port ${port}?)`);
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host, port, path: '/workers', timeout: REQUEST_TIMEOUT_MS }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => { body += chunk; });
+      response.on('end', () => {
+        if (response.statusCode !== 200) return reject(unreachable(`answered ${response.statusCode}`));
+        try {
+          const workers: unknown = JSON.parse(body);
+          if (!Array.isArray(workers)) throw new TypeError('not a list');
+          resolve(workers as WorkerReport[]);
+        } catch {
+          reject(unreachable('did not answer with a worker list'));
+        }
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    request.on('error', (error: NodeJS.ErrnoException) => reject(unreachable(error.code ?? error.message)));
+  });
+}
+
+/** id, pid, state, uptime, rss, loop delay (p99), connections: one row per worker, columns aligned. */
+export function workerTable(workers: readonly WorkerReport[], now: number): string {
+  const rows = [
+    ['id', 'pid', 'state', 'uptime', 'rss', 'loop delay', 'connections'],
+    ...workers.map((worker) => [
+      String(worker.id),
+      String(worker.pid ?? '-'),
+      worker.state,
+      duration(now - worker.startedAt),
+      worker.rss === null ? '-' : `${(worker.rss / 1024 / 1024).toFixed(1)} MB`,
+      worker.loopDelay === null ? '-' : `${worker.loopDelay.p99.toFixed(1)} ms`,
+      String(worker.connections),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => `${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`).join('');
+}
+
+/** 42s, 3m 05s, 2h 10m, 4d 3h. */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor(s / 3600) % 24}h`;
+}
