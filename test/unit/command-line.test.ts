@@ -73,6 +73,31 @@ describe('parseCommandLine', () => {
   });
 });
 
+describe('admin flags and clusterize status', () => {
+  it('--admin-port turns the admin server on, on 127.0.0.1 unless --admin-host says otherwise', () => {
+    expect(run(['server.js']).admin).toBeUndefined();
+    expect(run(['--admin-port', '9100', 'server.js']).admin).toEqual({ port: 9100, host: '127.0.0.1' });
+    expect(run(['--admin-port=0', '--admin-host', '0.0.0.0', '--metrics-timeout', '500', 'server.js'])).toMatchObject({
+      admin: { port: 0, host: '0.0.0.0' }, metricsTimeout: 500,
+    });
+  });
+
+  it('a bad port or host names the flag; --admin-host alone is refused', () => {
+    fails(['--admin-port', '65536', 'server.js'], 'INVALID_OPTION', /^Invalid option: --admin-port must be an integer from 0 to 65535, got '65536'$/);
+    fails(['--admin-port', '9100', '--admin-host', 'a b', 'server.js'], 'INVALID_OPTION', /--admin-host must be an IP address or a host name, got 'a b'$/);
+    fails(['--admin-host', '127.0.0.1', 'server.js'], 'INVALID_OPTION', /--admin-host needs --admin-port/);
+  });
+
+  it('status takes the admin port and host, nothing else', () => {
+    expect(parseCommandLine(['status', '--admin-port', '9100'])).toEqual({ kind: 'status', port: 9100, host: '127.0.0.1' });
+    expect(parseCommandLine(['status', '--admin-port', '9100', '--admin-host', '::1'])).toEqual({ kind: 'status', port: 9100, host: '::1' });
+    fails(['status'], 'INVALID_OPTION', /clusterize status needs --admin-port/);
+    fails(['status', '--admin-port', '9100', '-w', '2'], 'UNKNOWN_OPTION', /'-w' for clusterize status/);
+    fails(['status', '--admin-port', '9100', 'extra'], 'UNKNOWN_OPTION', /'extra' for clusterize status/);
+    expect(run(['--', 'status']).script).toBe(resolve('status'));
+  });
+});
+
 describe('--help', () => {
   it("is the README's CLI block, word for word", async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');

@@ -121,3 +121,27 @@ describe('policy', () => {
     expect(() => resolve({ policy: { name: 'shared' } })).toThrow(coded('TypeError', 'UNKNOWN_POLICY', /got an object$/));
   });
 });
+
+describe('admin', () => {
+  it('is off by default; host defaults to 127.0.0.1', () => {
+    expect(resolve({}).admin).toBeUndefined();
+    expect(resolve({ admin: { port: 9100 } }).admin).toEqual({ port: 9100, host: '127.0.0.1' });
+    expect(resolve({ admin: { port: 0, host: '::1' } }).admin).toEqual({ port: 0, host: '::1' });
+    expect(resolve({ admin: { port: 9100, host: 'metrics.internal' } }).admin?.host).toBe('metrics.internal');
+  });
+
+  it('a bad port or host, or an unknown key, is a coded error naming it', () => {
+    expect(() => resolve({ admin: { port: 70000 } })).toThrow(coded('RangeError', 'INVALID_OPTION', /^Invalid option: admin\.port must be an integer from 0 to 65535, got 70000$/));
+    expect(() => resolve({ admin: { port: '9100' } })).toThrow(coded('TypeError', 'INVALID_OPTION', /admin\.port .*, got '9100'$/));
+    expect(() => resolve({ admin: {} })).toThrow(coded('TypeError', 'INVALID_OPTION', /admin\.port .*, got undefined$/));
+    expect(() => resolve({ admin: { port: 1, host: 'not a host' } })).toThrow(coded('RangeError', 'INVALID_OPTION', /^Invalid option: admin\.host must be an IP address or a host name, got 'not a host'$/));
+    expect(() => resolve({ admin: { port: 1, host: 5 } })).toThrow(coded('TypeError', 'INVALID_OPTION', /admin\.host/));
+    expect(() => resolve({ admin: { port: 1, path: '/m' } })).toThrow(coded('TypeError', 'UNKNOWN_OPTION', /'admin\.path'/));
+    expect(() => resolve({ admin: 9100 })).toThrow(coded('TypeError', 'INVALID_OPTION', /^Invalid option: admin must be an object/));
+  });
+
+  it('metricsTimeout: 2000 by default, at least 1', () => {
+    expect(resolve({}).metricsTimeout).toBe(2_000);
+    expect(() => resolve({ metricsTimeout: 0 })).toThrow(coded('RangeError', 'INVALID_OPTION', /metricsTimeout/));
+  });
+});

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { closeAfterInFlight } from './in-flight.js';
 import { listenThroughCluster } from './primary-server.js';
 
+export { clusterMetrics, METRICS_CONTENT_TYPE } from '@clusterize/core';
 export type { ClusterOptions, Role } from '@clusterize/core';
 
 /** `fastify.cluster`: where this process stands in the cluster. */

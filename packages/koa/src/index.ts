@@ -1,6 +1,7 @@
 import { clusterizeApp, type AppFactory, type AppKind, type ClusterOptions } from '@clusterize/core';
 import type Koa from 'koa';
 
+export { clusterMetrics, METRICS_CONTENT_TYPE } from '@clusterize/core';
 export type { ClusterOptions, ClusterizedServer, ListenCallback, Role } from '@clusterize/core';
 
 /** Builds the app in each worker, so what it opens (database pools, timers) is never opened in the primary. */
