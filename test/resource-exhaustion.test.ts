@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { request, startCli, within, type Started } from './helpers.ts';
+import { request, startCli, within, workerPids, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
@@ -9,6 +10,15 @@ afterEach(async () => {
 });
 
 const FD_LIMIT = 256;
+
+/** Polls `done` until it holds, for at most `ms`. */
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** Asks until a request is answered, for at most `ms`. */
 async function answered(port: number, ms: number): Promise<number> {
@@ -44,6 +54,47 @@ describe('a worker out of file descriptors', () => {
     }
     expect(await within(answered(running.port, 10_000), 12_000, 'an answer after the starvation')).toBe(200);
     expect(running.output()).not.toMatch(/clusterize: worker \d+ \(pid \d+\)/);
+    expect(running.child.exitCode).toBeNull();
+  });
+});
+
+/** Open descriptors of a process, from /proc. */
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+describe('a primary out of file descriptors (round-robin)', () => {
+  it('survives forking a replacement while it cannot open a pipe, retries with backoff, and serves every held connection once descriptors free up', async () => {
+    const running = await startCli('fd-starved.mjs', ['--policy', 'round-robin', '--workers', '2']);
+    cluster = running;
+    const primary = running.child.pid!;
+    const [first, second] = (await running.waitForCount(/^listening (\d+)$/m, 2)).map((match) => Number(match[1]));
+    // Stopped workers acknowledge nothing, so the primary keeps every connection it accepts.
+    process.kill(first!, 'SIGSTOP');
+    process.kill(second!, 'SIGSTOP');
+    // Room for the held connections and 4 more descriptors: a fork needs about 8 (three
+    // pipes and the IPC socket pair). More connections than fit would meet libuv's EMFILE
+    // handling, which accepts and closes them at once, as in any Node.js server.
+    const held = 8;
+    const base = openFds(primary);
+    const limit = base + held + 4;
+    execFileSync('prlimit', ['--pid', String(primary), `--nofile=${limit}:${limit}`]);
+    const clients = Array.from({ length: held }, () => request(running.port));
+    for (const client of clients) client.catch(() => {});
+    await until(() => openFds(primary) >= base + held, 10_000, 'the primary holding every connection');
+    // A replacement fork now needs pipes the primary cannot open.
+    process.kill(first!, 'SIGKILL');
+    await running.waitFor(/clusterize: worker \d+ could not be started: spawn \S+ EMFILE; starting a replacement in \d+ ms/, 10_000);
+    expect(running.child.exitCode).toBeNull();
+    // The surviving worker takes the held connections; descriptors free up; the fork is retried.
+    process.kill(second!, 'SIGCONT');
+    const replies = await within(Promise.all(clients), 20_000, 'every held connection answered');
+    expect(replies.map((reply) => reply.status)).toEqual(Array(clients.length).fill(200));
+    // The fork is retried with backoff: ask until a second worker answers (bounded).
+    let serving = new Set<number>();
+    for (const deadline = Date.now() + 30_000; serving.size < 2 && Date.now() < deadline;) serving = await workerPids(running.port, 2, 20);
+    expect(serving.size).toBe(2);
+    expect(serving.has(first!)).toBe(false);
     expect(running.child.exitCode).toBeNull();
   });
 });

@@ -33,7 +33,8 @@ export function spawnWorker(options: ResolvedOptions, id: number, token: string)
     },
     stdio: ['inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
   });
-  const pipe = child.stdio[TOKEN_FD] as Writable | null | undefined;
+  // A spawn that failed (EMFILE, ENFILE) returns a child with no stdio at all; its 'error' follows.
+  const pipe = child.stdio?.[TOKEN_FD] as Writable | null | undefined;
   // A worker that dies before it reads makes the write fail with EPIPE: nothing to do, its exit is handled.
   pipe?.on('error', () => {});
   // The token stays in the socket's buffer once written: close our end so the worker reads to its end.

@@ -275,7 +275,7 @@ export class Supervisor {
     const current = [...this.workers.values()].filter((w) => w.leaving === undefined && w.generation === this.generation).length;
     const inARow = this.backoff.crashesInARow > 1 ? ` (${this.backoff.crashesInARow} crashes in a row)` : '';
     const next = current < this.target ? `; starting a replacement in ${delay} ms${inARow}` : '';
-    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.describeExit()}${next}`);
+    this.options.log(`clusterize: ${worker.label} ${worker.describeExit()}${next}`);
     this.requestReconcile();
   }
 
@@ -293,11 +293,11 @@ export class Supervisor {
    */
   private failedStart(worker: WorkerProcess): boolean {
     const how = worker.failure ?? `${worker.describeExit()} before it was ready`;
-    const report = `new worker ${worker.id} (pid ${worker.pid}) ${how}`;
+    const report = `new ${worker.label} ${how}`;
     const output = describeOutput(worker);
     if (!this.startedOnce && ++this.failedStartsInARow >= START_ATTEMPTS) {
       const error = clusterizeError('ERR_CLUSTERIZE_START_FAILED',
-        `${START_ATTEMPTS} workers in a row exited before they were ready; the last, worker ${worker.id} (pid ${worker.pid}), ${how}.${output}`);
+        `${START_ATTEMPTS} workers in a row exited before they were ready; the last, ${worker.label}, ${how}.${output}`);
       this.failStart(error);
       return true;
     }

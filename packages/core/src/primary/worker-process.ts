@@ -88,6 +88,11 @@ export class WorkerProcess {
     return this.current;
   }
 
+  /** `worker 3 (pid 1234)`, or `worker 3` when its spawn failed and there is no process. */
+  get label(): string {
+    return this.pid === undefined ? `worker ${this.id}` : `worker ${this.id} (pid ${this.pid})`;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
