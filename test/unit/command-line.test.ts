@@ -109,7 +109,7 @@ describe('--help', () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('### Choosing a policy'));
     const table = [...section.slice(0, section.indexOf('\n\n', section.indexOf('| policy |'))).matchAll(/^\| `([a-z-]+)`(?: \(default\))? \| /gm)].map((match) => match[1]);
-    expect(table).toEqual(['shared', 'round-robin', 'least-connections', 'reuseport']);
+    expect(table).toEqual(['shared', 'round-robin', 'least-connections', 'sticky', 'reuseport']);
     expect(USAGE).toContain(`how connections reach workers: shared (default), ${table.slice(1).join(', ')}\n`);
   });
 

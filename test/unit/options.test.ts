@@ -113,7 +113,7 @@ describe('worker counts', () => {
 describe('policy', () => {
   it('a name that is no policy is a RangeError that lists the policies, the default first', () => {
     expect(() => resolve({ policy: 'fastest' })).toThrow(coded('RangeError', 'UNKNOWN_POLICY',
-      /^Unknown dispatch policy: policy must be one of 'shared', 'round-robin', 'least-connections', 'reuseport', got 'fastest'$/));
+      /^Unknown dispatch policy: policy must be one of 'shared', 'round-robin', 'least-connections', 'sticky', 'reuseport', got 'fastest'$/));
   });
 
   it('a value that is not a string is a TypeError', () => {

@@ -84,6 +84,17 @@ export function sockname(handle: ListenHandle): { address: string; family: strin
   return handle.getsockname(out) === 0 ? out as { address: string; family: string; port: number } : undefined;
 }
 
+/** Reused for every call: reading a client's address allocates nothing but the string. */
+const peer: { address?: string } = {};
+
+/** A client handle's remote address (getpeername), or '' where it has none (a pipe) or has already gone. */
+export function peerAddress(client: ClientHandle): string {
+  const { getpeername } = client as ClientHandle & { getpeername?: (out: object) => number };
+  peer.address = undefined;
+  if (getpeername === undefined || getpeername.call(client, peer) !== 0) return '';
+  return peer.address ?? '';
+}
+
 /** libuv's UV_EADDRINUSE etc. are negative errnos; Node turns them into `err.code`. */
 export const UV_EINVAL = -22;
 

@@ -89,7 +89,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.policy.assertSupported?.();
     this.registry = new ListenerRegistry(this.policy, (line) => this.options.log(line));
     this.supervisor = new Supervisor(options, this.registry, {
-      launch: (id, generation, onGone) => this.launch(id, generation, onGone),
+      launch: (id, slot, generation, onGone) => this.launch(id, slot, generation, onGone),
       fork: (worker) => this.announce('fork', snapshot(worker)),
       ready: (worker) => {
         this.health.watch(worker);
@@ -278,11 +278,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
   }
 
-  private launch(id: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess {
+  private launch(id: number, slot: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess {
     // 64 random bits: unguessable by the app, short enough to cost nothing on every message.
     const token = randomBytes(8).toString('hex');
     const child = spawnWorker(this.options, id, token);
-    const worker = new WorkerProcess(id, child, token, generation);
+    const worker = new WorkerProcess(id, slot, child, token, generation);
     worker.output.pipe(child.stdout, process.stdout);
     worker.output.pipe(child.stderr, process.stderr);
     child.on('internalMessage', (message: unknown, handle: unknown) => this.dispatch(worker, message, handle));

@@ -1,4 +1,4 @@
-import type { ClientHandle, ListenHandle } from '../node-internals.js';
+import { peerAddress, type ClientHandle, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
 import type { Balancer, Target } from './policies/index.js';
@@ -13,7 +13,7 @@ import type { WorkerProcess } from './worker-process.js';
 export const MAX_QUEUED = 4096;
 
 /** One worker as this listener's balancer sees it, with the hand-offs it has not acknowledged. */
-class Slot implements Target {
+class WorkerTarget implements Target {
   readonly pendingHandoffs = new Map<number, ClientHandle>();
 
   constructor(readonly worker: WorkerProcess) {}
@@ -28,6 +28,14 @@ class Slot implements Target {
 
   get connections(): number {
     return this.worker.connections;
+  }
+
+  get slot(): number {
+    return this.worker.slot;
+  }
+
+  get generation(): number {
+    return this.worker.generation;
   }
 
   /** The hand-off is settled: it is no longer pending here. */
@@ -54,8 +62,8 @@ interface Refusal {
  */
 export class ForwardingListener extends Listener {
   readonly transport = 'forward';
-  private readonly slots = new Map<WorkerProcess, Slot>();
-  private readonly targets: Slot[] = [];
+  private readonly byWorker = new Map<WorkerProcess, WorkerTarget>();
+  private readonly targets: WorkerTarget[] = [];
   private readonly queue: ClientHandle[] = [];
   /** Only connections some worker turned away: empty on the usual path. */
   private readonly refusals = new Map<ClientHandle, Refusal>();
@@ -68,6 +76,7 @@ export class ForwardingListener extends Listener {
     handle: ListenHandle,
     sockname: Sockname | null,
     private readonly balance: Balancer,
+    private readonly byClientAddress: boolean,
     private readonly closed: ClosedConnections,
   ) {
     super(key, query, handle, sockname);
@@ -81,54 +90,54 @@ export class ForwardingListener extends Listener {
   }
 
   route(worker: WorkerProcess): void {
-    const slot = this.slotOf(worker);
-    if (!this.targets.includes(slot)) this.targets.push(slot);
+    const target = this.targetOf(worker);
+    if (!this.targets.includes(target)) this.targets.push(target);
     this.flush();
   }
 
   unroute(worker: WorkerProcess): void {
-    const slot = this.slots.get(worker);
-    if (slot !== undefined) this.drop(slot);
+    const target = this.byWorker.get(worker);
+    if (target !== undefined) this.drop(target);
     this.flush();
   }
 
-  private drop(slot: Slot): void {
-    const index = this.targets.indexOf(slot);
+  private drop(target: WorkerTarget): void {
+    const index = this.targets.indexOf(target);
     if (index !== -1) this.targets.splice(index, 1);
   }
 
   override forget(worker: WorkerProcess): void {
-    const slot = this.slots.get(worker);
+    const target = this.byWorker.get(worker);
     super.forget(worker);
-    this.slots.delete(worker);
-    if (slot === undefined) return;
+    this.byWorker.delete(worker);
+    if (target === undefined) return;
     // Handed over but never acknowledged: the worker died with them in its channel.
-    for (const client of [...slot.pendingHandoffs.values()].reverse()) this.queue.unshift(client);
-    slot.pendingHandoffs.clear();
+    for (const client of [...target.pendingHandoffs.values()].reverse()) this.queue.unshift(client);
+    target.pendingHandoffs.clear();
     this.flush();
   }
 
   override acknowledge(worker: WorkerProcess, acks: Acks): void {
-    const slot = this.slots.get(worker);
-    if (slot === undefined) return;
+    const target = this.byWorker.get(worker);
+    if (target === undefined) return;
     for (const id of acks.accepted) {
-      const client = slot.take(id);
+      const client = target.take(id);
       if (client === undefined) continue;
       client.close();
       if (this.refusals.size > 0) this.refusals.delete(client);
     }
-    this.requeue(slot, acks.refused);
-    if (acks.full !== undefined) this.requeue(slot, acks.full, 'full');
-    if (acks.lost !== undefined) this.requeue(slot, acks.lost, 'lost');
+    this.requeue(target, acks.refused);
+    if (acks.full !== undefined) this.requeue(target, acks.full, 'full');
+    if (acks.lost !== undefined) this.requeue(target, acks.lost, 'lost');
     this.flush();
   }
 
   /** Hand-offs the worker turned away go first, ahead of newer connections. */
-  private requeue(slot: Slot, ids: readonly number[], reason?: Refusal['reason']): void {
+  private requeue(target: WorkerTarget, ids: readonly number[], reason?: Refusal['reason']): void {
     for (let i = ids.length - 1; i >= 0; i--) {
-      const client = slot.take(ids[i]!);
+      const client = target.take(ids[i]!);
       if (client === undefined) continue;
-      if (reason !== undefined) this.refuse(client, slot.worker, reason);
+      if (reason !== undefined) this.refuse(client, target.worker, reason);
       this.queue.unshift(client);
     }
   }
@@ -144,7 +153,7 @@ export class ForwardingListener extends Listener {
   }
 
   override get settled(): boolean {
-    for (const slot of this.slots.values()) if (slot.pending > 0) return false;
+    for (const target of this.byWorker.values()) if (target.pending > 0) return false;
     return true;
   }
 
@@ -173,13 +182,13 @@ export class ForwardingListener extends Listener {
     while (this.queue.length > 0) {
       const client = this.queue[0]!;
       const refusal = this.refusals.size === 0 ? undefined : this.refusals.get(client);
-      const candidates = refusal === undefined ? this.targets : this.targets.filter((slot) => !refusal.by.has(slot.worker));
+      const candidates = refusal === undefined ? this.targets : this.targets.filter((target) => !refusal.by.has(target.worker));
       if (refusal !== undefined && candidates.length === 0 && this.targets.length > 0) {
         this.queue.shift();
         this.discard(client, refusal.reason);
         continue;
       }
-      const target = this.pick(candidates);
+      const target = this.pick(candidates, client);
       if (target === undefined) {
         if (this.closing && this.targets.length === 0) this.abandonQueue();
         return;
@@ -195,20 +204,21 @@ export class ForwardingListener extends Listener {
     }
   }
 
-  private slotOf(worker: WorkerProcess): Slot {
-    let slot = this.slots.get(worker);
-    if (slot === undefined) {
-      slot = new Slot(worker);
-      this.slots.set(worker, slot);
+  private targetOf(worker: WorkerProcess): WorkerTarget {
+    let target = this.byWorker.get(worker);
+    if (target === undefined) {
+      target = new WorkerTarget(worker);
+      this.byWorker.set(worker, target);
     }
-    return slot;
+    return target;
   }
 
-  private pick(candidates: readonly Slot[]): Slot | undefined {
-    const picked = this.balance(candidates) as Slot | undefined;
+  private pick(candidates: readonly WorkerTarget[], client: ClientHandle): WorkerTarget | undefined {
+    const address = this.byClientAddress ? peerAddress(client) : '';
+    const picked = this.balance(candidates, address) as WorkerTarget | undefined;
     if (picked !== undefined || !this.closing || candidates.length === 0) return picked;
     // Stopping: what is queued goes out now even to a busy worker, ahead of its drain message.
-    return candidates.reduce((least, slot) => (slot.pending < least.pending ? slot : least));
+    return candidates.reduce((least, target) => (target.pending < least.pending ? target : least));
   }
 
   /** Every routable worker turned it away. */

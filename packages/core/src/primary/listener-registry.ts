@@ -131,7 +131,7 @@ export class ListenerRegistry {
     if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name);
     // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
     const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
-    return new ForwardingListener(key, query, handle, name, balancer, this.closedConnections);
+    return new ForwardingListener(key, query, handle, name, balancer, this.policy.byClientAddress === true, this.closedConnections);
   }
 }
 

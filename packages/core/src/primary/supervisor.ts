@@ -15,8 +15,8 @@ export type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** What the supervisor needs from the cluster around it. */
 export interface SupervisorHost {
-  /** Forks worker `id` for release `generation`, wired to this supervisor; throws if the fork fails at once. */
-  launch(id: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess;
+  /** Forks worker `id` into `slot` for release `generation`, wired to this supervisor; throws if the fork fails at once. */
+  launch(id: number, slot: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess;
   /** Public events, each with the worker it concerns. */
   fork(worker: WorkerProcess): void;
   ready(worker: WorkerProcess): void;
@@ -38,6 +38,13 @@ export interface SupervisorHost {
  * so every worker ends up running code at least as new as the last request. Crashed
  * workers are replaced after a backoff that doubles per crash in a row. Before the
  * cluster has been ready once, START_ATTEMPTS failed starts in a row stop it.
+ *
+ * Each worker holds a slot, its place in the cluster (0 to target - 1), which the `sticky`
+ * policy maps clients to. A new worker takes the lowest slot no current worker holds: a
+ * crashed, hung, recycled or reloaded worker's replacement takes over its slot, so its
+ * clients follow. During a reload an old and a new worker hold the same slot until the
+ * old one drains, and the old worker retired first is one whose slot a ready new worker
+ * holds; a scale-down retires the highest slots.
  */
 export class Supervisor {
   state: SupervisorState = 'idle';
@@ -161,21 +168,25 @@ export class Supervisor {
     const stale = (worker: WorkerProcess) => worker.generation < this.generation || worker.recycleWanted?.active === true;
     // Superseded before they served: no reason to wait for them.
     for (const worker of live()) if (stale(worker) && !worker.routable) this.retire(worker, { kind: 'replaced' });
-    // More current workers than the target (a scale-down): those not serving go first, then the newest.
+    // More current workers than the target (a scale-down): those not serving go first, then the highest slots.
     const current = live().filter((worker) => !stale(worker));
     const extra = current.length - this.target;
     if (extra > 0) {
-      const byUse = current.sort((a, b) => Number(a.routable) - Number(b.routable) || b.id - a.id);
+      const byUse = current.sort((a, b) => Number(a.routable) - Number(b.routable) || b.slot - a.slot || b.id - a.id);
       for (const worker of byUse.slice(0, extra)) this.retire(worker, { kind: 'stop' });
     }
-    // More serving than needed: a newer worker took over, so the oldest stale ones drain.
+    // More serving than needed: a newer worker took over, so stale ones drain, first those
+    // whose slot a current worker serves, then the oldest.
     const serving = live().filter((worker) => worker.routable);
     const excess = serving.length - this.target;
     if (excess > 0) {
-      const oldest = serving.filter(stale).sort((a, b) => a.generation - b.generation || a.id - b.id);
+      const served = new Set(serving.filter((worker) => !stale(worker)).map((worker) => worker.slot));
+      const oldest = serving.filter(stale).sort((a, b) =>
+        Number(served.has(b.slot)) - Number(served.has(a.slot)) || a.generation - b.generation || a.id - b.id);
       for (const worker of oldest.slice(0, excess)) this.retire(worker, { kind: 'replaced' });
     }
-    this.forkWhatIsMissing(live().filter((worker) => !stale(worker)).length, live().length);
+    const slots = new Set(live().filter((worker) => !stale(worker)).map((worker) => worker.slot));
+    this.forkWhatIsMissing(slots, live().length);
     this.killReplacedHungWorkers();
     this.settleWaiters();
   }
@@ -196,26 +207,27 @@ export class Supervisor {
    * Forks until there are `target` current workers, with at most `maxSurge` workers above
    * the target alive at once, and not before the crash backoff allows.
    */
-  private forkWhatIsMissing(current: number, live: number): void {
+  private forkWhatIsMissing(held: Set<number>, live: number): void {
     const { maxSurge } = this.options;
-    while (current < this.target && live < this.target + maxSurge) {
+    while (held.size < this.target && live < this.target + maxSurge) {
       const wait = this.forkGate - Date.now();
       if (wait > 0) {
         clearTimeout(this.gateTimer);
         this.gateTimer = setTimeout(() => this.requestReconcile(), wait);
         return;
       }
-      if (!this.forkOne()) return;
-      current++;
+      const slot = lowestFree(held);
+      if (!this.forkOne(slot)) return;
+      held.add(slot);
       live++;
     }
   }
 
-  private forkOne(): boolean {
+  private forkOne(slot: number): boolean {
     const id = ++this.nextId;
     let worker: WorkerProcess;
     try {
-      worker = this.host.launch(id, this.generation, (gone, exit) => this.onGone(gone, exit));
+      worker = this.host.launch(id, slot, this.generation, (gone, exit) => this.onGone(gone, exit));
     } catch (error) {
       // EMFILE, EAGAIN, ENOMEM: nothing was started; back off and try again.
       this.options.log(`clusterize: could not start worker ${id}: ${(error as Error).message}`);
@@ -332,6 +344,12 @@ export class Supervisor {
   private reportError(error: unknown): void {
     this.options.log(`clusterize: internal error in a worker timer: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+function lowestFree(held: Set<number>): number {
+  let slot = 0;
+  while (held.has(slot)) slot++;
+  return slot;
 }
 
 function describeOutput(worker: WorkerProcess): string {

@@ -71,6 +71,8 @@ export class WorkerProcess {
 
   constructor(
     readonly id: number,
+    /** Its place in the cluster, 0 to target - 1: taken over from the worker it replaces (see Supervisor). */
+    readonly slot: number,
     readonly child: ChildProcess,
     readonly token: string,
     generation: number,

@@ -3,6 +3,7 @@ import { roundRobin } from './round-robin.js';
 import { leastConnections } from './least-connections.js';
 import { shared } from './shared.js';
 import { reusePort } from './reuseport.js';
+import { sticky } from './sticky.js';
 
 /** What a forwarding policy knows of a worker when it picks one for a connection. */
 export interface Target {
@@ -11,10 +12,17 @@ export interface Target {
   readonly pending: number;
   /** Open connections the worker last reported. */
   readonly connections: number;
+  /** Its place in the cluster (0 to workers - 1), which a replacement takes over (see Supervisor). */
+  readonly slot: number;
+  /** The release it runs: during a reload a slot can have an old and a new holder. */
+  readonly generation: number;
 }
 
-/** Picks the worker for the next connection, or undefined to keep it queued. */
-export type Balancer = (targets: readonly Target[]) => Target | undefined;
+/**
+ * Picks the worker for the next connection, or undefined to keep it queued. `address` is
+ * the client's address where the policy asked for it (`byClientAddress`), else ''.
+ */
+export type Balancer = (targets: readonly Target[], address: string) => Target | undefined;
 
 export interface Policy {
   readonly name: string;
@@ -27,6 +35,8 @@ export interface Policy {
   readonly createBalancer?: () => Balancer;
   /** The balancer weighs workers by open connections: workers report when one closes. */
   readonly reportsLoad?: boolean;
+  /** The balancer picks by the client's address (the PROXY protocol's where it is on). */
+  readonly byClientAddress?: boolean;
   /** Throws a coded error where this platform or Node.js cannot run the policy. */
   readonly assertSupported?: () => void;
 }
@@ -34,6 +44,7 @@ export interface Policy {
 const policies = {
   'round-robin': roundRobin,
   'least-connections': leastConnections,
+  sticky,
   shared,
   reuseport: reusePort,
 } satisfies Record<string, Policy>;
