@@ -25,6 +25,8 @@ Options:
   --admin-port PORT         serve /metrics, /livez, /readyz and /workers on this port (default: off)
   --admin-host HOST         where the admin server listens (default ${DEFAULT_ADMIN_HOST})
   --metrics-timeout MS      time a worker gets to answer a metrics request (default 2000)
+  --proxy-protocol          every connection starts with a PROXY protocol header (v1 or v2) from a proxy
+                            in front; needs a policy where the primary accepts (not shared, reuseport)
   -h, --help                show this help
   -v, --version             show the version
 
@@ -79,6 +81,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (arg === '-v' || arg === '--version') return { kind: 'version' };
     if (!arg.startsWith('-') || arg === '-') break;
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (name === '--proxy-protocol') {
+      if (inline !== undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} takes no value`);
+      options.proxyProtocol = true;
+      continue;
+    }
     const flag = flags[name];
     if (flag === undefined || (status && !statusFlags.has(flag))) {
       throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${name}'${status ? ' for clusterize status' : ''} (see clusterize --help)`);

@@ -8,6 +8,7 @@ const messages = {
   ERR_CLUSTERIZE_INVALID_WORKERS: 'Invalid worker count',
   ERR_CLUSTERIZE_UNKNOWN_POLICY: 'Unknown dispatch policy',
   ERR_CLUSTERIZE_POLICY_UNSUPPORTED: 'Dispatch policy not supported here',
+  ERR_CLUSTERIZE_PROXY_PROTOCOL_UNSUPPORTED: 'PROXY protocol not supported with this policy',
   ERR_CLUSTERIZE_SCRIPT_NOT_FOUND: 'Script not found',
   ERR_CLUSTERIZE_SCRIPT_UNREADABLE: 'Script not readable',
   ERR_CLUSTERIZE_MISSING_SCRIPT: 'No script given',

@@ -95,6 +95,20 @@ export function peerAddress(client: ClientHandle): string {
   return peer.address ?? '';
 }
 
+/**
+ * Makes a client handle report `peer` as its remote end. A net.Socket's remoteAddress,
+ * remotePort and remoteFamily, and those of a TLS socket over it, come from the TCP
+ * handle's getpeername(): an own method shadows the native one for this connection only.
+ */
+export function presentPeer(client: ClientHandle, peer: { address: string; port: number; family: string }): void {
+  (client as ClientHandle & { getpeername(out: Record<string, unknown>): number }).getpeername = (out) => {
+    out.address = peer.address;
+    out.port = peer.port;
+    out.family = peer.family;
+    return 0;
+  };
+}
+
 /** libuv's UV_EADDRINUSE etc. are negative errnos; Node turns them into `err.code`. */
 export const UV_EINVAL = -22;
 

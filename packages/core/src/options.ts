@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
-import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
+import { clusterizeError, clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
-import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './primary/policies/index.js';
+import { DEFAULT_POLICY, getPolicy, isPolicyName, policyNames, type PolicyName } from './primary/policies/index.js';
 
 export interface ClusterOptions {
   /** Worker processes to run: 1 to 1024, or 'auto' for the CPUs this process may use. Default 'auto'. CLUSTERIZE_WORKERS overrides it. */
@@ -38,6 +38,12 @@ export interface ClusterOptions {
   maxSurge?: number;
   /** Megabytes (JSON) an app message from a worker's process.send() may take, 1 to MAX_MESSAGE_SIZE_MB; a larger one throws ERR_CLUSTERIZE_MESSAGE_TOO_LARGE. Default 16. */
   maxMessageSize?: number;
+  /**
+   * Every connection starts with a PROXY protocol header (v1 or v2), which the primary reads
+   * and the workers' sockets report as the client's address. Only behind a proxy that sends
+   * it; forwarding policies only (not shared, reuseport). Default false.
+   */
+  proxyProtocol?: boolean;
   /** The admin server (metrics, probes, the worker table) on `host` (default 127.0.0.1) and `port`. Default: off. */
   admin?: AdminOptions;
   /** Milliseconds a worker gets to answer a metrics request before a scrape leaves it out: 1 to MAX_TIMER_MS. Default 2000. */
@@ -71,12 +77,13 @@ export interface ResolvedOptions {
   maxMessageSize: number;
   admin: Required<AdminOptions> | undefined;
   metricsTimeout: number;
+  proxyProtocol: boolean;
 }
 
 const optionNames = new Set<keyof ClusterOptions>([
   'workers', 'policy', 'shutdownTimeout', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
   'script', 'args', 'execArgv', 'env', 'log', 'signals', 'heartbeatTimeout', 'maxMemory', 'maxAge', 'maxSurge',
-  'maxMessageSize',
+  'maxMessageSize', 'proxyProtocol',
   'admin', 'metricsTimeout',
 ]);
 
@@ -257,9 +264,10 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `signals must be true or false, got ${describe(options.signals)}`);
   }
   const restartDelay = numberOption(options, 'restartDelay');
+  const policy = resolvePolicy(options.policy);
   return {
     workers: resolveWorkerCount(options.workers, { allowZero: allowZeroWorkers, fromEnv: workersFromEnv }),
-    policy: resolvePolicy(options.policy),
+    policy,
     shutdownTimeout: numberOption(options, 'shutdownTimeout'),
     readyTimeout: numberOption(options, 'readyTimeout'),
     restartDelay,
@@ -277,6 +285,7 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
     maxMessageSize: numberOption(options, 'maxMessageSize'),
     admin: resolveAdmin(options.admin),
     metricsTimeout: numberOption(options, 'metricsTimeout'),
+    proxyProtocol: resolveProxyProtocol(options.proxyProtocol, policy),
   };
 }
 
@@ -311,6 +320,19 @@ function resolveAdmin(admin: unknown): Required<AdminOptions> | undefined {
   }
   const { port, host } = admin as Partial<AdminOptions>;
   return { port: validatePort(port, 'admin.port'), host: host === undefined ? DEFAULT_ADMIN_HOST : validateHost(host, 'admin.host') };
+}
+
+/** Under shared and reuseport the workers accept, so no one could read the header before the app does. */
+function resolveProxyProtocol(value: unknown, policy: PolicyName): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `proxyProtocol must be true or false, got ${describe(value)}`);
+  }
+  if (value === true && getPolicy(policy).transport !== 'forward') {
+    const forwarding = policyChoices.filter((name) => getPolicy(name).transport === 'forward').map((name) => `'${name}'`).join(', ');
+    throw clusterizeError('ERR_CLUSTERIZE_PROXY_PROTOCOL_UNSUPPORTED',
+      `the PROXY protocol needs a policy where the primary accepts connections (${forwarding}); under '${policy}' the workers accept them`);
+  }
+  return value ?? false;
 }
 
 /** How a message shows a value: strings quoted, numbers bare. */

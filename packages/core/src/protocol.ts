@@ -19,6 +19,13 @@ export interface ListenQuery extends ServerQuery {
   index: number;
 }
 
+/** A client's address as a PROXY protocol header gives it, shaped as Node's getpeername() reports one. */
+export interface Peer {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
 export interface Sockname {
   address: string;
   family: string;
@@ -56,7 +63,8 @@ export type PrimaryMessage =
   }
   | { act: 'accept'; key: string }
   | { act: 'pause'; key: string }
-  | { act: 'conn'; key: string; id: number }
+  /** `peer`: the client the PROXY protocol header named, where the listener reads one. */
+  | { act: 'conn'; key: string; id: number; peer?: Peer }
   | { act: 'drain'; timeout: number }
   | { act: 'ping'; seq: number }
   | { act: 'collectMetrics'; seq: number }

@@ -46,16 +46,22 @@ export class ClosedConnections {
   readonly overflow: Tally;
   /** It was queued when the last worker that could serve it left (shutdown, or the app closed its server). */
   readonly abandoned: Tally;
+  /** The PROXY protocol is on and it began with something else, or a malformed header. */
+  readonly badProxyHeader: Tally;
+  /** The PROXY protocol is on and its header was not complete in time. */
+  readonly slowProxyHeader: Tally;
 
-  constructor(log: (line: string) => void, queueLimit: number) {
+  constructor(log: (line: string) => void, queueLimit: number, proxyHeaderTimeout: number) {
     this.full = new Tally('every worker is at maxConnections', log);
     this.lost = new Tally('no worker could receive the descriptor (a worker out of file descriptors gets NODE_HANDLE_NACK)', log);
     this.overflow = new Tally(`${queueLimit} connections were already waiting for a worker`, log);
     this.abandoned = new Tally('no worker is left to serve the queue', log);
+    this.badProxyHeader = new Tally('no valid PROXY protocol header', log);
+    this.slowProxyHeader = new Tally(`no complete PROXY protocol header within ${proxyHeaderTimeout} ms`, log);
   }
 
   /** Writes every count still held back by the rate limit. */
   flush(): void {
-    for (const tally of [this.full, this.lost, this.overflow, this.abandoned]) tally.flush();
+    for (const tally of [this.full, this.lost, this.overflow, this.abandoned, this.badProxyHeader, this.slowProxyHeader]) tally.flush();
   }
 }

@@ -1,8 +1,9 @@
 import { peerAddress, type ClientHandle, type ListenHandle } from '../node-internals.js';
-import type { Acks, ListenQuery, Sockname } from '../protocol.js';
+import type { Acks, ListenQuery, Peer, PrimaryMessage, Sockname } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
 import type { Balancer, Target } from './policies/index.js';
 import { Listener } from './listener.js';
+import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from './proxy-header-reader.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /**
@@ -46,6 +47,13 @@ class WorkerTarget implements Target {
   }
 }
 
+export interface ForwardingSettings {
+  /** The balancer wants each client's address. */
+  readonly byClientAddress: boolean;
+  /** Each connection starts with a PROXY protocol header, read here before the hand-off. */
+  readonly proxyProtocol: boolean;
+}
+
 /** Workers that could not take a connection: it goes to another, or is closed once every routable one has refused it. */
 interface Refusal {
   readonly by: Set<WorkerProcess>;
@@ -67,6 +75,8 @@ export class ForwardingListener extends Listener {
   private readonly queue: ClientHandle[] = [];
   /** Only connections some worker turned away: empty on the usual path. */
   private readonly refusals = new Map<ClientHandle, Refusal>();
+  /** The clients PROXY protocol headers named; weak, so no path that closes a connection has to clean up. */
+  private readonly peers = new WeakMap<ClientHandle, Peer>();
   private closing = false;
   private static nextHandoff = 0;
 
@@ -76,7 +86,7 @@ export class ForwardingListener extends Listener {
     handle: ListenHandle,
     sockname: Sockname | null,
     private readonly balance: Balancer,
-    private readonly byClientAddress: boolean,
+    private readonly settings: ForwardingSettings,
     private readonly closed: ClosedConnections,
   ) {
     super(key, query, handle, sockname);
@@ -84,7 +94,9 @@ export class ForwardingListener extends Listener {
 
   start(): number {
     this.handle.onconnection = (status, client) => {
-      if (status === 0 && client !== undefined) this.enqueue(client);
+      if (status !== 0 || client === undefined) return;
+      if (this.settings.proxyProtocol) this.readHeader(client);
+      else this.enqueue(client);
     };
     return this.handle.listen(this.backlog);
   }
@@ -157,6 +169,17 @@ export class ForwardingListener extends Listener {
     return true;
   }
 
+  /** Queued once its header is read; each connection reads its own, so a slow one holds up no other. */
+  private readHeader(client: ClientHandle): void {
+    readProxyHeader(client, PROXY_HEADER_TIMEOUT_MS, (outcome) => {
+      if (outcome === 'invalid') return this.closed.badProxyHeader.add();
+      if (outcome === 'timeout') return this.closed.slowProxyHeader.add();
+      if (outcome === 'gone') return;
+      if (outcome.peer !== undefined) this.peers.set(client, outcome.peer);
+      this.enqueue(client);
+    });
+  }
+
   private enqueue(client: ClientHandle): void {
     if (this.queue.length >= MAX_QUEUED) {
       client.close();
@@ -196,12 +219,23 @@ export class ForwardingListener extends Listener {
       this.queue.shift();
       const id = ++ForwardingListener.nextHandoff;
       target.pendingHandoffs.set(id, client);
-      if (!target.worker.post({ act: 'conn', key: this.key, id }, client)) {
+      if (!target.worker.post(this.connMessage(id, client), client)) {
         target.pendingHandoffs.delete(id);
         this.drop(target);
         this.queue.unshift(client);
       }
     }
+  }
+
+  private connMessage(id: number, client: ClientHandle): PrimaryMessage {
+    const peer = this.settings.proxyProtocol ? this.peers.get(client) : undefined;
+    return peer === undefined ? { act: 'conn', key: this.key, id } : { act: 'conn', key: this.key, id, peer };
+  }
+
+  /** The address the balancer hashes: the PROXY header's client where there is one. */
+  private clientAddress(client: ClientHandle): string {
+    if (!this.settings.byClientAddress) return '';
+    return (this.settings.proxyProtocol ? this.peers.get(client)?.address : undefined) ?? peerAddress(client);
   }
 
   private targetOf(worker: WorkerProcess): WorkerTarget {
@@ -214,8 +248,7 @@ export class ForwardingListener extends Listener {
   }
 
   private pick(candidates: readonly WorkerTarget[], client: ClientHandle): WorkerTarget | undefined {
-    const address = this.byClientAddress ? peerAddress(client) : '';
-    const picked = this.balance(candidates, address) as WorkerTarget | undefined;
+    const picked = this.balance(candidates, this.clientAddress(client)) as WorkerTarget | undefined;
     if (picked !== undefined || !this.closing || candidates.length === 0) return picked;
     // Stopping: what is queued goes out now even to a busy worker, ahead of its drain message.
     return candidates.reduce((least, target) => (target.pending < least.pending ? target : least));

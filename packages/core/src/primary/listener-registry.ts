@@ -2,6 +2,7 @@ import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../no
 import type { Acks, ListenQuery, Sockname } from '../protocol.js';
 import { ClosedConnections } from './closed-connections.js';
 import { ForwardingListener, MAX_QUEUED } from './forwarding-listener.js';
+import { PROXY_HEADER_TIMEOUT_MS } from './proxy-header-reader.js';
 import type { Listener } from './listener.js';
 import type { Policy } from './policies/index.js';
 import { roundRobin } from './policies/round-robin.js';
@@ -30,8 +31,13 @@ export class ListenerRegistry {
   private nextKey = 0;
   private readonly closedConnections: ClosedConnections;
 
-  constructor(private readonly policy: Policy, log: (line: string) => void) {
-    this.closedConnections = new ClosedConnections(log, MAX_QUEUED);
+  constructor(
+    private readonly policy: Policy,
+    /** Every connection starts with a PROXY protocol header (forwarding policies only). */
+    private readonly proxyProtocol: boolean,
+    log: (line: string) => void,
+  ) {
+    this.closedConnections = new ClosedConnections(log, MAX_QUEUED, PROXY_HEADER_TIMEOUT_MS);
   }
 
   get(key: string): Listener | undefined {
@@ -131,7 +137,10 @@ export class ListenerRegistry {
     if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name);
     // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
     const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
-    return new ForwardingListener(key, query, handle, name, balancer, this.policy.byClientAddress === true, this.closedConnections);
+    return new ForwardingListener(key, query, handle, name, balancer, {
+      byClientAddress: this.policy.byClientAddress === true,
+      proxyProtocol: this.proxyProtocol,
+    }, this.closedConnections);
   }
 }
 

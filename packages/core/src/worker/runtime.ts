@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { bindHandle, messageOfLostHandle, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
+import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { openConnections, track } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
@@ -196,7 +196,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       else this.send({ act: 'accepting', key });
     },
     pause: ({ key }) => this.registrations.get(key)?.proxy.detach(),
-    conn: ({ key, id }, handle) => {
+    conn: ({ key, id, peer }, handle) => {
       const client = handle as ClientHandle | undefined;
       const registration = this.registrations.get(key);
       if (client === undefined) {
@@ -212,6 +212,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         this.full.push(id);
       } else {
         this.accepted.push(id);
+        if (peer !== undefined) presentPeer(client, peer);
         intoApp(() => registration.proxy.deliver(client));
       }
       this.scheduleReport();
