@@ -4,7 +4,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, startCli, type Running } from './helpers.ts';
+import { fixture, startCli, within, type Running } from './helpers.ts';
 
 const ca = readFileSync(fixture('tls-cert.pem'));
 type Answer = { pid: number; kind: string; version?: string };
@@ -63,7 +63,62 @@ describe('every kind of net.Server is clustered', () => {
   }
 });
 
-describe('draining HTTP/2', () => {
+describe('draining TLS and HTTP/2 servers', () => {
+  /** One HTTPS request on a keep-alive agent: the connection stays open unless told otherwise. */
+  function keepAliveGet(port: number, path: string, agent: https.Agent): Promise<{ status: number; connection: string | undefined; body: string }> {
+    return new Promise((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port, path, agent, headers: { connection: 'keep-alive' } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+      }).on('error', reject);
+    });
+  }
+
+  for (const kind of ['https', 'http2']) {
+    it(`${kind}: an HTTP/1.1 keep-alive response in flight at SIGTERM gets Connection: close; the primary exits 0 long before shutdownTimeout`, async () => {
+      const started = await startCli('server-kinds.mjs', ['--workers', '1', '--shutdown-timeout', '10000'], { KIND: kind });
+      cluster = started;
+      const agent = new https.Agent({ keepAlive: true, ca });
+      const reply = keepAliveGet(started.port, '/slow?ms=1000', agent);
+      await started.waitFor(/slow request \d+/);
+      const exited = started.stop('SIGTERM');
+      const answered = await within(reply, 5_000, 'answering the in-flight request');
+      expect(answered.status).toBe(200);
+      expect((JSON.parse(answered.body) as Answer).version).toBe('1.1');
+      expect(answered.connection).toBe('close');
+      // Without Connection: close the idle keep-alive connection holds the drain until the deadline.
+      expect(await within(exited, 5_000, 'the primary exiting')).toEqual({ code: 0, signal: null });
+      agent.destroy();
+    });
+  }
+
+  it('h2c (HTTP/2 without TLS): a stream in flight at SIGTERM completes, its session gets GOAWAY, the primary exits 0', async () => {
+    const started = await startCli('server-kinds.mjs', ['--workers', '1', '--shutdown-timeout', '10000'], { KIND: 'h2c' });
+    cluster = started;
+    const session = http2.connect(`http://127.0.0.1:${started.port}`);
+    session.on('error', () => {});
+    const goaway = new Promise<void>((resolve) => session.on('goaway', () => resolve()));
+    const closed = new Promise<void>((resolve) => session.on('close', () => resolve()));
+    const stream = session.request({ ':path': '/slow?ms=1000' });
+    const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      let status = 0;
+      let body = '';
+      stream.on('response', (headers) => { status = Number(headers[':status']); });
+      stream.on('data', (chunk) => { body += chunk; });
+      stream.on('end', () => resolve({ status, body }));
+      stream.on('error', reject);
+    });
+    await started.waitFor(/slow request \d+/);
+    const exited = started.stop('SIGTERM');
+    await within(goaway, 5_000, 'GOAWAY on the session');
+    const answered = await within(reply, 5_000, 'the stream in flight completing');
+    expect(answered.status).toBe(200);
+    expect((JSON.parse(answered.body) as Answer).kind).toBe('h2c');
+    await within(closed, 5_000, 'the session closing');
+    expect(await within(exited, 5_000, 'the primary exiting')).toEqual({ code: 0, signal: null });
+  });
+
   it('closes an open HTTP/2 session (GOAWAY) on SIGTERM instead of waiting out the shutdown timeout', async () => {
     const started = await startCli('server-kinds.mjs', ['--workers', '1', '--shutdown-timeout', '20000'], { KIND: 'http2' });
     cluster = started;

@@ -1,9 +1,14 @@
 import http from 'node:http';
 import type net from 'node:net';
+import tls from 'node:tls';
 
 interface Tracked {
+  /** Every connection as accepted (for TLS, the TCP socket under the TLS one): counted, awaited, cut. */
   sockets: Set<net.Socket>;
+  /** The connections Node's HTTP/1 server reads requests from (for TLS, once the handshake is done). */
+  http1: Set<net.Socket>;
   sessions: Set<Session>;
+  draining: boolean;
 }
 
 interface Session {
@@ -24,19 +29,41 @@ const IDLE_CHECK_MS = 100;
  */
 const IDLE_GRACE_MS = 300;
 
+/**
+ * Whether Node's HTTP/1 server reads this connection: every one of an http or an https
+ * server (both have closeIdleConnections, which HTTP/2 servers lack; https.Server is no
+ * http.Server), and on an HTTP/2 server with allowHTTP1 those whose TLS handshake did not
+ * pick h2. An HTTP/2 server is the one with updateSettings.
+ */
+function speaksHttp1(server: net.Server, socket: net.Socket): boolean {
+  if (typeof (server as Partial<http.Server>).closeIdleConnections === 'function') return true;
+  const http2 = typeof (server as { updateSettings?: unknown }).updateSettings === 'function';
+  return http2 && socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2';
+}
+
 /** Keeps the open connections (and HTTP/2 sessions) of a server, for draining it. */
 export function track(server: net.Server): void {
   if (tracked.has(server)) return;
-  const state: Tracked = { sockets: new Set(), sessions: new Set() };
+  const state: Tracked = { sockets: new Set(), http1: new Set(), sessions: new Set(), draining: false };
   tracked.set(server, state);
+  const keepHttp1 = (socket: net.Socket) => {
+    if (!speaksHttp1(server, socket)) return;
+    state.http1.add(socket);
+    socket.once('close', () => state.http1.delete(socket));
+  };
   server.on('connection', (socket: net.Socket) => {
     state.sockets.add(socket);
     socket.once('close', () => state.sockets.delete(socket));
+    if (!(server instanceof tls.Server)) keepHttp1(socket);
   });
-  // HTTP/2: server.close() leaves sessions open; they must be closed one by one.
+  // TLS: requests are read from the TLS socket, which exists once the handshake is done.
+  if (server instanceof tls.Server) server.on('secureConnection', keepHttp1);
+  // HTTP/2: server.close() leaves sessions open; they must be closed one by one. One whose
+  // handshake ends during a drain is closed at once.
   server.on('session', (session: Session) => {
     state.sessions.add(session);
     session.once('close', () => state.sessions.delete(session));
+    if (state.draining) session.close();
   });
 }
 
@@ -49,8 +76,9 @@ function currentResponse(socket: net.Socket): http.ServerResponse | null {
   return (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
 }
 
-function closeAfterResponse(response: http.ServerResponse): void {
-  if (!response.headersSent) response.setHeader('Connection', 'close');
+/** HTTP/2 responses (the compatibility API) have no connection header: GOAWAY does that job. */
+function closeAfterResponse(response: unknown): void {
+  if (response instanceof http.ServerResponse && !response.headersSent) response.setHeader('Connection', 'close');
 }
 
 /** Ends keep-alive connections that stay idle for IDLE_GRACE_MS; returns a stop function. */
@@ -73,24 +101,23 @@ function closeWhenIdle(sockets: Set<net.Socket>): () => void {
 
 /**
  * Drains a server that no longer gets new connections: in-flight requests finish, each
- * keep-alive connection closes after its current response (`Connection: close`) or once
- * idle, HTTP/2 sessions get GOAWAY. What is still open at the deadline is destroyed.
- * The server is closed last, when it has no connection left, because http.Server#close
- * closes idle connections at once (the race above).
+ * HTTP/1 keep-alive connection (http, https, HTTP/2's allowHTTP1) closes after its current
+ * response (`Connection: close`) or once idle, HTTP/2 sessions get GOAWAY and finish their
+ * open streams. What is still open at the deadline is destroyed. The server is closed last,
+ * when it has no connection left, because http.Server#close closes idle connections at
+ * once (the race above). Resolves with the number of connections cut at the deadline.
  */
-export async function drainServer(server: net.Server, deadline: number): Promise<void> {
-  const state = tracked.get(server) ?? { sockets: new Set<net.Socket>(), sessions: new Set<Session>() };
-  let stopIdle = () => {};
-  if (server instanceof http.Server) {
-    server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => closeAfterResponse(res));
-    for (const socket of state.sockets) {
-      const response = currentResponse(socket);
-      if (response !== null) closeAfterResponse(response);
-    }
-    stopIdle = closeWhenIdle(state.sockets);
-  }
+export async function drainServer(server: net.Server, deadline: number): Promise<number> {
+  track(server);
+  const state = tracked.get(server)!;
+  state.draining = true;
+  server.prependListener('request', (_req: unknown, res: unknown) => closeAfterResponse(res));
+  for (const socket of state.http1) closeAfterResponse(currentResponse(socket));
+  const stopIdle = closeWhenIdle(state.http1);
   for (const session of state.sessions) session.close();
+  let cut = 0;
   const forceClose = setTimeout(() => {
+    cut = state.sockets.size;
     for (const session of state.sessions) session.destroy();
     for (const socket of state.sockets) socket.destroy();
   }, Math.max(0, deadline - Date.now()));
@@ -106,4 +133,5 @@ export async function drainServer(server: net.Server, deadline: number): Promise
   stopIdle();
   clearTimeout(forceClose);
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  return cut;
 }
