@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { DEFAULT_POLICY } from '@clusterize/core';
+import { DEFAULT_POLICY, EXIT_CUT_AT_DEADLINE } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, request, startCli, tryListen, within, type Started } from './helpers.ts';
 
@@ -49,5 +49,29 @@ describe('graceful shutdown', () => {
     // The primary waited for the request instead of leaving its workers behind.
     expect(primary.at).toBeGreaterThanOrEqual(answered.at);
     expect(await tryListen(running.port)).toBe('listening');
+  });
+
+  it(`a request still running at the shutdown deadline is cut: its connection closes, the primary names the count and exits ${EXIT_CUT_AT_DEADLINE}`, async () => {
+    const running = await startCli('routes.mjs', ['--workers', '1', '--shutdown-timeout', '1000']);
+    cluster = running;
+    const slow = request(running.port, '/slow?ms=20000').then(() => 'answered', (error: NodeJS.ErrnoException) => error.code);
+    await running.waitFor(/slow request \d+/);
+    running.child.kill('SIGTERM');
+    expect(await within(slow, 5_000, 'the cut request failing')).toBe('ECONNRESET');
+    await running.waitFor(/clusterize: worker 1 \(pid \d+\) cut 1 open connection at the shutdown deadline \(shutdownTimeout 1000 ms\)/);
+    expect(await within(running.exited, 5_000, 'the primary exiting')).toEqual({ code: EXIT_CUT_AT_DEADLINE, signal: null });
+    expect(running.output()).toMatch(/the shutdown deadline cut 1 connection and killed 0 workers; exiting with status 3/);
+  });
+
+  it(`a worker killed at the drain deadline makes the primary exit ${EXIT_CUT_AT_DEADLINE}`, async () => {
+    const running = await startCli('routes.mjs', ['--workers', '1', '--shutdown-timeout', '300']);
+    cluster = running;
+    // The worker answers, then blocks its event loop well past shutdownTimeout + 1 s.
+    await request(running.port, '/block?ms=10000');
+    await running.waitFor(/blocking \d+/);
+    running.child.kill('SIGTERM');
+    await running.waitFor(/did not finish within 300 ms; killing it/);
+    expect(await within(running.exited, 5_000, 'the primary exiting')).toEqual({ code: EXIT_CUT_AT_DEADLINE, signal: null });
+    expect(running.output()).toMatch(/cut 0 connections and killed 1 worker; exiting with status 3/);
   });
 });

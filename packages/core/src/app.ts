@@ -114,7 +114,9 @@ function servePrimary(options: ClusterOptions, callback?: ListenCallback): Clust
     cluster,
     ready,
     address: () => cluster.address() as AddressInfo | string | null,
-    close: () => cluster.shutdown(),
+    close: async () => {
+      await cluster.shutdown();
+    },
   };
 }
 

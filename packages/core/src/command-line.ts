@@ -10,7 +10,8 @@ export const USAGE = `Usage: clusterize [options] <script> [args...]
        clusterize status --admin-port PORT [--admin-host HOST]
 
 Runs <script> in N worker processes that share its ports.
-SIGTERM/SIGINT drain and exit 0 (twice: stop at once); SIGHUP reloads the workers one by one.
+SIGTERM/SIGINT drain and exit 0, or 3 if the shutdown timeout cut requests (twice: stop
+at once); SIGHUP reloads the workers one by one.
 
 Options:
   -w, --workers N|auto      worker processes, 1 to ${MAX_WORKERS} (default: auto, the CPUs this process may use)

@@ -1,5 +1,6 @@
 export { createCluster, startCluster } from './start.js';
-export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError } from './primary/cluster.js';
+export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError, type ShutdownReport } from './primary/cluster.js';
+export { EXIT_CUT_AT_DEADLINE } from './primary/signals.js';
 export type { WorkerState } from './primary/worker-process.js';
 export { resolveOptions, WORKERS_ENV, type AdminOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 export type { WorkerReport } from './primary/admin-server.js';

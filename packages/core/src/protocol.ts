@@ -49,6 +49,8 @@ export type WorkerMessage =
     act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; connections: number;
   }
   | { act: 'draining' }
+  /** Sent once, after the drain deadline cut `connections` connections that were still open. */
+  | { act: 'cut'; connections: number }
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay; connections: number; accepted: number }
   /** Answers 'collectMetrics': the app's prom-client registry as JSON (getMetricsAsJSON), null without prom-client. */
   | { act: 'metrics'; seq: number; json: string | null }
@@ -129,6 +131,7 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
     && isInt(m.connections),
   draining: () => true,
+  cut: (m) => isInt(m.connections, 1),
   pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay) && isInt(m.connections) && isInt(m.accepted),
   metrics: (m) => isInt(m.seq) && (m.json === null || (typeof m.json === 'string' && m.json.length <= MAX_METRICS_JSON)),
   metricsRequest: (m) => isInt(m.seq),

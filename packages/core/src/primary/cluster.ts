@@ -12,10 +12,11 @@ import { ListenerRegistry } from './listener-registry.js';
 import { MetricsCollector } from './metrics-collector.js';
 import { getPolicy, type Policy } from './policies/index.js';
 import { spawnWorker } from './spawn.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type ShutdownReport } from './supervisor.js';
 import { WorkerProcess, type ExitInfo, type WorkerState } from './worker-process.js';
 
 export type { ListenError } from './dispatch.js';
+export type { ShutdownReport } from './supervisor.js';
 
 /** What the API shows of a worker: a snapshot taken when it was asked for. */
 export interface ClusterWorker {
@@ -223,10 +224,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /**
    * Stops accepting, lets every worker finish its in-flight requests for up to
-   * shutdownTimeout, kills what is left, and resolves when every worker has exited.
+   * shutdownTimeout, kills what is left, and resolves when every worker has exited, with
+   * what the deadline cut (connections closed by the workers, workers killed).
    * Operations still waiting reject with ERR_CLUSTERIZE_NOT_RUNNING.
    */
-  shutdown(): Promise<void> {
+  shutdown(): Promise<ShutdownReport> {
     this.health.stop();
     // The admin server answers until the workers are gone: /readyz says 503 while they drain.
     return this.supervisor.shutdown().then(() => this.admin?.close());

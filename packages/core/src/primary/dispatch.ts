@@ -98,6 +98,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       registry.acknowledge(worker, acks);
     },
     draining: (worker) => supervisor.drainedBySelf(worker),
+    cut: (worker, { connections }) => supervisor.cutAtDeadline(worker, connections),
     pong: (worker, { seq, rss, delay, connections, accepted }) => {
       worker.rss = rss;
       worker.loopDelay = delay;

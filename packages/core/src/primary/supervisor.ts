@@ -13,6 +13,16 @@ const OUTPUT_LINES_IN_REPORT = 10;
 
 export type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
 
+/** What a shutdown could not finish: `shutdown()` resolves with it. */
+export interface ShutdownReport {
+  /** Connections the workers closed at the shutdown deadline, with whatever was in flight on them. */
+  readonly cutConnections: number;
+  /** Workers killed because they had not exited by shutdownTimeout + 1 s. */
+  readonly killedWorkers: number;
+  /** True when every request finished in time: nothing was cut and no worker killed. */
+  readonly clean: boolean;
+}
+
 /** What the supervisor needs from the cluster around it. */
 export interface SupervisorHost {
   /** Forks worker `id` into `slot` for release `generation`, wired to this supervisor; throws if the fork fails at once. */
@@ -60,7 +70,7 @@ export class Supervisor {
   private startedOnce = false;
   private failedStartsInARow = 0;
   private readonly waiters = new Waiters();
-  private stopping: Promise<void> | undefined;
+  private stopping: Promise<ShutdownReport> | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -117,6 +127,13 @@ export class Supervisor {
     this.retire(worker, { kind: 'self' });
   }
 
+  /** The worker's drain deadline cut `connections` open connections. */
+  cutAtDeadline(worker: WorkerProcess, connections: number): void {
+    worker.cutConnections += connections;
+    const plural = connections === 1 ? '' : 's';
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) cut ${connections} open connection${plural} at the shutdown deadline (shutdownTimeout ${this.options.shutdownTimeout} ms)`);
+  }
+
   /** The worker really accepts connections now. */
   becameReady(worker: WorkerProcess): void {
     worker.markReady();
@@ -125,8 +142,8 @@ export class Supervisor {
     this.requestReconcile();
   }
 
-  /** Drains every worker (killing what is left at the deadline); resolves when all have exited. */
-  shutdown(): Promise<void> {
+  /** Drains every worker (killing what is left at the deadline); resolves when all have exited, with what was cut. */
+  shutdown(): Promise<ShutdownReport> {
     if (this.stopping !== undefined) return this.stopping;
     this.state = 'stopping';
     clearTimeout(this.gateTimer);
@@ -138,6 +155,9 @@ export class Supervisor {
       this.registry.closeAll();
       this.state = 'stopped';
       this.waiters.resolveStarted();
+      const cutConnections = all.reduce((sum, worker) => sum + worker.cutConnections, 0);
+      const killedWorkers = all.filter((worker) => worker.killedAtDeadline).length;
+      return { cutConnections, killedWorkers, clean: cutConnections === 0 && killedWorkers === 0 };
     });
     return this.stopping;
   }
@@ -260,6 +280,7 @@ export class Supervisor {
     const { shutdownTimeout } = this.options;
     worker.after(shutdownTimeout + KILL_GRACE_MS, () => {
       this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${shutdownTimeout} ms; killing it`);
+      worker.killedAtDeadline = true;
       worker.kill('SIGKILL');
     }, (error) => this.reportError(error));
     this.requestReconcile();

@@ -57,6 +57,10 @@ export class WorkerProcess {
   leaving: LeaveReason | undefined;
   /** A memory or age recycle was asked for; `active` once its replacement is under way (one at a time). */
   recycleWanted: { kind: 'memory' | 'age'; detail: string; active?: boolean } | undefined;
+  /** Connections its drain cut at the shutdown deadline, as it reported them. */
+  cutConnections = 0;
+  /** Killed because it had not exited by shutdownTimeout + the kill grace. */
+  killedAtDeadline = false;
   /** Last heartbeat answer: resident memory (bytes) and event-loop delay. */
   rss: number | undefined;
   loopDelay: LoopDelay | undefined;

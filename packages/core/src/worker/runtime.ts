@@ -138,7 +138,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       reportRuntimeError("a 'drain' listener", error);
     }
     const servers = [...this.registrations.values()].map(({ server }) => server);
-    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout);
+    // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
+    const cut = (connections: number) => this.send({ act: 'cut', connections });
+    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut);
   }
 
   private send(message: WorkerMessage): void {
