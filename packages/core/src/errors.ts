@@ -25,6 +25,7 @@ const messages = {
   ERR_CLUSTERIZE_ADMIN_LISTEN: 'Admin server cannot listen',
   ERR_CLUSTERIZE_ADMIN_UNREACHABLE: 'Admin server unreachable',
   ERR_CLUSTERIZE_METRICS_UNAVAILABLE: 'Cluster metrics unavailable',
+  ERR_CLUSTERIZE_NODE_INTERNALS: 'Node.js internals changed',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

@@ -10,6 +10,9 @@
  *   port without accepting on it.
  * - A server adopts whatever `_handle` it is given: it sets `onconnection`, calls
  *   `listen(backlog)` and later `close()`, and reads the address with `getsockname()`.
+
+ *
+ * node-internals-check.ts tests them where they are used, before anything depends on them.
  */
 import cluster from 'node:cluster';
 import net from 'node:net';
@@ -50,6 +53,32 @@ interface ClusterSeam {
   isPrimary: boolean;
   isMaster: boolean;
   _getServer: GetServer;
+}
+
+/**
+ * Whether net.Server#listen() still hands a non-exclusive listen() to `cluster._getServer`
+ * when the process is not the primary. Tried with a server that never binds (port 0 and no
+ * host reach the seam synchronously); the seam is left as it was.
+ */
+export function listenReachesGetServer(): boolean {
+  const seam = cluster as unknown as ClusterSeam;
+  const saved = { isPrimary: seam.isPrimary, isMaster: seam.isMaster, getServer: seam._getServer };
+  let reached = false;
+  seam.isPrimary = false;
+  seam.isMaster = false;
+  seam._getServer = () => {
+    reached = true;
+  };
+  try {
+    net.createServer().listen({ port: 0 });
+  } catch {
+    // A listen() that throws did not reach the seam either.
+  } finally {
+    seam.isPrimary = saved.isPrimary;
+    seam.isMaster = saved.isMaster;
+    seam._getServer = saved.getServer;
+  }
+  return reached;
 }
 
 /** Routes every non-exclusive listen() of this process to `getServer`. */

@@ -35,7 +35,8 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     if (!isClusterizeError(error)) throw error;
     process.stderr.write(`${cliErrorLine(error)}\n`);
     await cluster.shutdown();
-    process.exit(1);
+    // A Node.js clusterize cannot run on is status 2 whichever process found out.
+    process.exit(error.code === 'ERR_CLUSTERIZE_NODE_INTERNALS' ? 2 : 1);
   }
   if (!cluster.running) return;
   const address = cluster.address();

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { LoopDelay, Sockname } from '../protocol.js';
 import { clusterizeError, isClusterizeError } from '../errors.js';
+import { EXIT_NODE_INTERNALS } from '../node-internals-check.js';
 import { validateWorkerCount, type ResolvedOptions } from '../options.js';
 import { AdminServer, reportOf } from './admin-server.js';
 import { ClusterStats } from './cluster-stats.js';
@@ -231,7 +232,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   shutdown(): Promise<ShutdownReport> {
     this.health.stop();
     // The admin server answers until the workers are gone: /readyz says 503 while they drain.
-    return this.supervisor.shutdown().then(() => this.admin?.close());
+    return this.supervisor.shutdown().then(async (report) => {
+      await this.admin?.close();
+      return report;
+    });
   }
 
   /**
@@ -295,7 +299,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       worker.failure = `could not be started: ${error.message}`;
       onGone(worker, { code: null, signal: null });
     });
-    child.once('exit', (code, signal) => onGone(worker, { code, signal }));
+    child.once('exit', (code, signal) => {
+      // Its one line naming the missing Node.js internal may still be in the pipe: read it first.
+      if (code === EXIT_NODE_INTERNALS) child.once('close', () => onGone(worker, { code, signal }));
+      else onGone(worker, { code, signal });
+    });
     return worker;
   }
 }

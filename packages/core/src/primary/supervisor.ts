@@ -1,4 +1,5 @@
 import { clusterizeError, type ClusterizeError } from '../errors.js';
+import { EXIT_NODE_INTERNALS, readWorkerInternalsLine } from '../node-internals-check.js';
 import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import type { ListenerRegistry } from './listener-registry.js';
@@ -302,6 +303,7 @@ export class Supervisor {
     this.host.forget(worker);
     this.host.exit(worker);
     if (this.state !== 'running') return;
+    if (readyAt === undefined && this.nodeLacksInternals(worker, exit)) return;
     if (worker.leaving !== undefined && worker.leaving.kind !== 'hung') return this.requestReconcile();
     if (readyAt === undefined && worker.leaving === undefined && this.failedStart(worker)) return;
     const delay = this.afterFailure(readyAt === undefined ? undefined : Date.now() - readyAt);
@@ -310,6 +312,19 @@ export class Supervisor {
     const next = current < this.target ? `; starting a replacement in ${delay} ms${inARow}` : '';
     this.options.log(`clusterize: ${worker.label} ${worker.describeExit()}${next}`);
     this.requestReconcile();
+  }
+
+  /**
+   * A worker that found a Node.js internal missing before the cluster was ever ready: every
+   * other would too, so the start fails at once with its line. True when the cluster stops.
+   */
+  private nodeLacksInternals(worker: WorkerProcess, exit: ExitInfo): boolean {
+    if (this.startedOnce || exit.code !== EXIT_NODE_INTERNALS) return false;
+    // An app of its own that exits with the same code printed no such line.
+    const detail = readWorkerInternalsLine(worker.output.last());
+    if (detail === undefined) return false;
+    this.failStart(clusterizeError('ERR_CLUSTERIZE_NODE_INTERNALS', detail));
+    return true;
   }
 
   /** Backs off the next fork; returns the delay. */

@@ -1,3 +1,5 @@
+import { EXIT_NODE_INTERNALS, missingInternal, workerInternalsLine } from '../node-internals-check.js';
+import { logLine } from './guard.js';
 import { WorkerRuntime } from './runtime.js';
 import { takeToken } from './token.js';
 
@@ -19,6 +21,12 @@ export function startWorker(): WorkerRuntime | undefined {
   const token = takeToken();
   const id = Number(process.env[WORKER_ID_ENV]);
   if (!Number.isInteger(id) || id < 1 || token === undefined || typeof process.send !== 'function') return undefined;
+  // Before the app runs: without its internals the runtime could only fail obscurely later.
+  const missing = missingInternal('worker');
+  if (missing !== undefined) {
+    logLine(workerInternalsLine(`worker ${id} (pid ${process.pid})`, missing));
+    process.exit(EXIT_NODE_INTERNALS);
+  }
   const timeout = Number(process.env.CLUSTERIZE_SHUTDOWN_TIMEOUT);
   const maxMessageSize = Number(process.env.CLUSTERIZE_MAX_MESSAGE_SIZE);
   const runtime = new WorkerRuntime(id, token, {
