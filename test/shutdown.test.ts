@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { DEFAULT_POLICY, EXIT_CUT_AT_DEADLINE } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive, request, startCli, tryListen, within, type Started } from './helpers.ts';
+import { isAlive, request, startCli, startPrimary, tryListen, within, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
@@ -73,5 +73,15 @@ describe('graceful shutdown', () => {
     await running.waitFor(/did not finish within 300 ms; killing it/);
     expect(await within(running.exited, 5_000, 'the primary exiting')).toEqual({ code: EXIT_CUT_AT_DEADLINE, signal: null });
     expect(running.output()).toMatch(/cut 0 connections and killed 1 worker; exiting with status 3/);
+  });
+
+  it('shutdown() resolves with what the deadline cut', async () => {
+    const running = await startPrimary('routes.mjs', { workers: 1, shutdownTimeout: 500, signals: false });
+    cluster = running;
+    const slow = request(running.port, '/slow?ms=20000').catch((error: NodeJS.ErrnoException) => error.code);
+    await running.waitFor(/slow request \d+/);
+    running.child.kill('SIGUSR2');
+    await running.waitFor(/api: shutdown \{"cutConnections":1,"killedWorkers":0,"clean":false\}/, 5_000);
+    expect(await slow).toBe('ECONNRESET');
   });
 });
