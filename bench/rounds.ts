@@ -61,7 +61,7 @@ export async function runScenario(scenario: Scenario, contenders: readonly Conte
     for (const contender of contenders) {
       let server: Server;
       try {
-        server = await contender.start(scenario.app, settings.workers);
+        server = await contender.start(scenario.app, scenario.workers ?? settings.workers);
       } catch (error) {
         failedStarts.set(contender, firstLine(error));
         continue;

@@ -6,7 +6,7 @@ import { contenders } from './contenders/index.ts';
 import { describeMachine } from './machine.ts';
 import { reloadContenders, reloadUnderLoad, type ReloadResult } from './reload.ts';
 import { renderTables, writeResults, type BenchResults } from './report.ts';
-import { scenarios } from './scenarios.ts';
+import { contendersFor, scenarios } from './scenarios.ts';
 import { checkTargets, summarize } from './summary.ts';
 import { runScenario, type Settings, type Trial } from './rounds.ts';
 
@@ -37,7 +37,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const trials = new Map<string, Trial[]>();
 for (const scenario of scenarios) {
-  trials.set(scenario.id, await runScenario(scenario, contenders, settings, (trial) => {
+  trials.set(scenario.id, await runScenario(scenario, contendersFor(scenario, contenders), settings, (trial) => {
     const figures = trial.measured === null ? '' : `${Math.round(trial.measured.requestsPerSecond)} req/s, p99 ${trial.measured.p99.toFixed(1)} ms, ${trial.measured.errors} errors`;
     log(`${scenario.id} round ${trial.round}/${settings.rounds} ${trial.contender}: ${figures}${trial.problem === null ? '' : ` PROBLEM: ${trial.problem}`}`);
   }));
@@ -54,7 +54,7 @@ if (settings.reloads > 0) {
   }
 }
 
-const summaries = scenarios.map((scenario) => summarize(scenario, contenders, trials.get(scenario.id)!, settings.workers));
+const summaries = scenarios.map((scenario) => summarize(scenario, contendersFor(scenario, contenders), trials.get(scenario.id)!, scenario.workers ?? settings.workers));
 const results: BenchResults = {
   mode, command, startedAt, finishedAt: new Date().toISOString(), machine: describeMachine(), settings,
   scenarios: summaries, targets: checkTargets(summaries), reload,

@@ -10,6 +10,19 @@ export interface Scenario {
   readonly churn: boolean;
   /** The path of each request (default '/'). */
   readonly path?: () => string;
+  /** Only these contenders (ids); default: every contender but sticky (see contendersFor). */
+  readonly contenders?: readonly string[];
+  /** Workers per contender in this scenario; default: the run's setting. */
+  readonly workers?: number;
+}
+
+/**
+ * Who runs a scenario. `sticky` hashes the client's address, and autocannon connects from
+ * one address only: with 2 workers it would serve everything from one of them, a figure
+ * that says nothing. It runs in 'sticky-cost' instead.
+ */
+export function contendersFor<C extends { id: string }>(scenario: Scenario, all: readonly C[]): C[] {
+  return scenario.contenders === undefined ? all.filter((c) => c.id !== 'clusterize-sticky') : all.filter((c) => scenario.contenders!.includes(c.id));
 }
 
 const app = (name: string) => fileURLToPath(new URL(`./apps/${name}.ts`, import.meta.url));
@@ -31,4 +44,12 @@ export const scenarios: readonly Scenario[] = [
   },
   { id: 'express', label: 'Express 5, a new connection per request, 50 at once', app: app('express'), connections: 50, churn: true },
   { id: 'fastify', label: 'Fastify 5, a new connection per request, 50 at once', app: app('fastify'), connections: 50, churn: true },
+  {
+    // One worker, so both policies hand every connection to the same place: the difference
+    // is what sticky adds on the forwarding path (getpeername and a hash per connection).
+    id: 'sticky-cost',
+    label: "sticky's cost on the forwarding path: 1 worker (one client address here), a new connection per request, 50 at once",
+    app: app('http'), connections: 50, churn: true, workers: 1,
+    contenders: ['node-cluster-rr', 'clusterize-round-robin', 'clusterize-sticky'],
+  },
 ];

@@ -109,6 +109,8 @@ export function checkTargets(results: readonly ScenarioResult[]): Target[] {
     const spread = get('uneven', `clusterize-${policy}`)?.balance ?? NaN;
     add('uneven', `${policy}: balance max/min <= 1.2`, spread, spread <= 1.2, '');
   }
+  const sticky = ratio('sticky-cost', 'clusterize-sticky', 'clusterize-round-robin', 'requestsPerSecond');
+  add('sticky-cost', 'sticky within 5% of round-robin on the forwarding path (or faster)', sticky, sticky >= 0.95);
   for (const scenario of ['churn', 'keep-alive']) {
     const shared = ratio(scenario, 'clusterize-shared', 'node-cluster-none', 'requestsPerSecond');
     add(scenario, 'shared within 5% of node:cluster SCHED_NONE (or faster)', shared, shared >= 0.95);
