@@ -7,7 +7,8 @@ import type { Row, ScenarioResult, Target } from './summary.ts';
 import type { Settings } from './rounds.ts';
 
 export interface BenchResults {
-  mode: 'full' | 'quick';
+  /** 'partial': some scenarios only (--scenarios); written like a quick run, never into BENCHMARKS.md. */
+  mode: 'full' | 'quick' | 'partial';
   command: string;
   startedAt: string;
   finishedAt: string;
@@ -121,8 +122,8 @@ ${notes}`;
 export function writeResults(results: BenchResults): string[] {
   mkdirSync(RESULTS, { recursive: true });
   const json = JSON.stringify(results, null, 2) + '\n';
-  if (results.mode === 'quick') {
-    const path = `${RESULTS}quick.tmp.json`;
+  if (results.mode !== 'full') {
+    const path = `${RESULTS}${results.mode}.tmp.json`;
     writeFileSync(path, json);
     return [path];
   }

@@ -1,5 +1,6 @@
 // The benchmark suite: `npm run bench` (full, writes BENCHMARKS.md) or `npm run bench:quick`
-// (one short round and one reload under keep-alive load: proves the suite works). Options: --rounds N, --seconds S.
+// (one short round and one reload under keep-alive load: proves the suite works). Options: --rounds N, --seconds S,
+// --scenarios a,b (only those; BENCHMARKS.md is left alone).
 // Runs one load at a time; on a shared machine wrap it in `flock /tmp/clusterize-load.lock`.
 import { parseArgs } from 'node:util';
 import { contenders } from './contenders/index.ts';
@@ -16,9 +17,13 @@ const QUICK: Settings = { rounds: 1, seconds: 1, warmupSeconds: 0, workers: 2, r
 const DEADLINE_MS = { full: 40 * 60_000, quick: 5 * 60_000 };
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, seconds: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, seconds: { type: 'string' }, scenarios: { type: 'string' } },
 });
 const mode = values.quick ? 'quick' : 'full';
+/** --scenarios a,b: only those (the run is then 'partial' and leaves BENCHMARKS.md alone). */
+const only = values.scenarios?.split(',');
+const chosen = only === undefined ? scenarios : scenarios.filter((s) => only.includes(s.id));
+if (chosen.length === 0) throw new Error(`--scenarios names none of ${scenarios.map((s) => s.id).join(', ')}`);
 const settings: Settings = {
   ...(values.quick ? QUICK : FULL),
   ...(values.rounds === undefined ? {} : { rounds: Number(values.rounds) }),
@@ -36,7 +41,7 @@ const startedAt = new Date().toISOString();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const trials = new Map<string, Trial[]>();
-for (const scenario of scenarios) {
+for (const scenario of chosen) {
   trials.set(scenario.id, await runScenario(scenario, contendersFor(scenario, contenders), settings, (trial) => {
     const figures = trial.measured === null ? '' : `${Math.round(trial.measured.requestsPerSecond)} req/s, p99 ${trial.measured.p99.toFixed(1)} ms, ${trial.measured.errors} errors`;
     log(`${scenario.id} round ${trial.round}/${settings.rounds} ${trial.contender}: ${figures}${trial.problem === null ? '' : ` PROBLEM: ${trial.problem}`}`);
@@ -45,7 +50,7 @@ for (const scenario of scenarios) {
 
 const reload: ReloadResult[] = [];
 if (settings.reloads > 0) {
-  for (const scenario of scenarios.filter((s) => settings.reloadUnder.includes(s.id))) {
+  for (const scenario of chosen.filter((s) => settings.reloadUnder.includes(s.id))) {
     for (const contender of reloadContenders) {
       const result = await reloadUnderLoad(contender, scenario, settings);
       reload.push(result);
@@ -54,9 +59,9 @@ if (settings.reloads > 0) {
   }
 }
 
-const summaries = scenarios.map((scenario) => summarize(scenario, contendersFor(scenario, contenders), trials.get(scenario.id)!, scenario.workers ?? settings.workers));
+const summaries = chosen.map((scenario) => summarize(scenario, contendersFor(scenario, contenders), trials.get(scenario.id)!, scenario.workers ?? settings.workers));
 const results: BenchResults = {
-  mode, command, startedAt, finishedAt: new Date().toISOString(), machine: describeMachine(), settings,
+  mode: only === undefined ? mode : 'partial', command, startedAt, finishedAt: new Date().toISOString(), machine: describeMachine(), settings,
   scenarios: summaries, targets: checkTargets(summaries), reload,
 };
 process.stdout.write(`\n${renderTables(results)}`);
