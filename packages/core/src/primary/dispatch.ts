@@ -71,7 +71,11 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       if (listener === undefined) return listenFailed(worker, query, acquired.errno);
       if (worker.state === 'starting' || worker.state === 'online') worker.moveTo('listening');
       events.listening(worker, listener.sockname ?? query.address ?? '');
-      if (worker.state === 'ready' && worker.leaving === undefined) listener.route(worker);
+      if (worker.state === 'ready' && worker.leaving === undefined) {
+        listener.route(worker);
+        // A worker held back for a newer release is held back on this listener too.
+        supervisor.requestReconcile();
+      }
     },
     unlisten: (worker, { key }) => registry.release(worker, key),
     listenFailed: (worker, { key, errno }) => {

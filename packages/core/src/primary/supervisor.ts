@@ -3,6 +3,7 @@ import { EXIT_NODE_INTERNALS, readWorkerInternalsLine } from '../node-internals-
 import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import type { ListenerRegistry } from './listener-registry.js';
+import { getPolicy } from './policies/index.js';
 import { Waiters } from './waiters.js';
 import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 
@@ -56,6 +57,13 @@ export interface SupervisorHost {
  * clients follow. During a reload an old and a new worker hold the same slot until the
  * old one drains, and the old worker retired first is one whose slot a ready new worker
  * holds; a scale-down retires the highest slots.
+ *
+ * During a reload, once a new worker is ready, the old ones still waiting for their turn to
+ * drain get no new connections (they are held back: unrouted, still serving what they
+ * have), so a client evicted from one old worker reconnects to a new one, never to another
+ * old one to be evicted again. Under `sticky` the old worker is held back once the new
+ * worker of its own slot is ready, so a slot's clients move once, together. A listener's
+ * last routed worker is never held back: a new worker must be ready on it first.
  */
 export class Supervisor {
   state: SupervisorState = 'idle';
@@ -204,12 +212,39 @@ export class Supervisor {
       const served = new Set(serving.filter((worker) => !stale(worker)).map((worker) => worker.slot));
       const oldest = serving.filter(stale).sort((a, b) =>
         Number(served.has(b.slot)) - Number(served.has(a.slot)) || a.generation - b.generation || a.id - b.id);
-      for (const worker of oldest.slice(0, excess)) this.retire(worker, { kind: 'replaced' });
+      for (const worker of oldest.slice(0, excess)) {
+        if (worker.generation < this.generation) this.options.log(`clusterize: ${worker.label} is draining: a worker of the new release serves in its place`);
+        this.retire(worker, { kind: 'replaced' });
+      }
     }
+    this.routeToNewest();
     const slots = new Set(live().filter((worker) => !stale(worker)).map((worker) => worker.slot));
     this.forkWhatIsMissing(slots, live().length);
     this.killReplacedHungWorkers();
     this.settleWaiters();
+  }
+
+  /** Holds back the ready workers of an older release that a ready current one stands in for, per listener; routes the others. */
+  private routeToNewest(): void {
+    const ready = [...this.workers.values()].filter((worker) => worker.routable && worker.leaving === undefined);
+    const current = ready.filter((worker) => worker.generation === this.generation);
+    const bySlot = getPolicy(this.options.policy).supersededBySlot === true;
+    for (const worker of ready) {
+      for (const key of worker.keys) {
+        const superseded = worker.generation < this.generation
+          && current.some((newer) => newer.keys.has(key) && (!bySlot || newer.slot === worker.slot));
+        if (superseded === worker.heldBack.has(key)) continue;
+        const listener = this.registry.get(key);
+        if (listener === undefined) continue;
+        if (superseded) {
+          worker.heldBack.add(key);
+          listener.unroute(worker);
+        } else {
+          worker.heldBack.delete(key);
+          listener.route(worker);
+        }
+      }
+    }
   }
 
   /** Memory and age recycles go one at a time, so the cluster never loses more than one worker's capacity to them. */

@@ -42,6 +42,8 @@ export class WorkerProcess {
   generation: number;
   /** Listener keys this worker's servers are registered for. */
   readonly keys = new Set<string>();
+  /** Listener keys it is ready on but not routed: a newer release serves them (see Supervisor). */
+  readonly heldBack = new Set<string>();
   /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
   readonly awaitingAccept = new Set<string>();
   /** Open connections, as the worker last reported (heartbeats; forwarding policies also after each hand-off). */

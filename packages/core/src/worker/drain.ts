@@ -1,12 +1,15 @@
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { closeWebSocket, currentResponse, endEventStreams, watchUpgrades } from './long-lived.js';
 
 interface Tracked {
   /** Every connection as accepted (for TLS, the TCP socket under the TLS one): counted, awaited, cut. */
   sockets: Set<net.Socket>;
   /** The connections Node's HTTP/1 server reads requests from (for TLS, once the handshake is done). */
   http1: Set<net.Socket>;
+  /** Connections handed to the app's 'upgrade' listeners (WebSockets): no longer HTTP/1. */
+  upgraded: Set<net.Socket>;
   sessions: Set<Session>;
   draining: boolean;
 }
@@ -44,7 +47,7 @@ function speaksHttp1(server: net.Server, socket: net.Socket): boolean {
 /** Keeps the open connections (and HTTP/2 sessions) of a server, for draining it. */
 export function track(server: net.Server): void {
   if (tracked.has(server)) return;
-  const state: Tracked = { sockets: new Set(), http1: new Set(), sessions: new Set(), draining: false };
+  const state: Tracked = { sockets: new Set(), http1: new Set(), upgraded: new Set(), sessions: new Set(), draining: false };
   tracked.set(server, state);
   const keepHttp1 = (socket: net.Socket) => {
     if (!speaksHttp1(server, socket)) return;
@@ -58,6 +61,7 @@ export function track(server: net.Server): void {
   });
   // TLS: requests are read from the TLS socket, which exists once the handshake is done.
   if (server instanceof tls.Server) server.on('secureConnection', keepHttp1);
+  watchUpgrades(server, state.upgraded, state.http1);
   // HTTP/2: server.close() leaves sessions open; they must be closed one by one. One whose
   // handshake ends during a drain is closed at once.
   server.on('session', (session: Session) => {
@@ -71,20 +75,19 @@ export function openConnections(server: net.Server): number {
   return tracked.get(server)?.sockets.size ?? 0;
 }
 
-function currentResponse(socket: net.Socket): http.ServerResponse | null {
-  // Node's http server keeps the response being written on the socket.
-  return (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
-}
-
 /** HTTP/2 responses (the compatibility API) have no connection header: GOAWAY does that job. */
 function closeAfterResponse(response: unknown): void {
   if (response instanceof http.ServerResponse && !response.headersSent) response.setHeader('Connection', 'close');
 }
 
-/** Ends keep-alive connections that stay idle for IDLE_GRACE_MS; returns a stop function. */
-function closeWhenIdle(sockets: Set<net.Socket>): () => void {
+/**
+ * Ends keep-alive connections that stay idle for IDLE_GRACE_MS (and, `politely`, event
+ * streams, including those that start during the drain); returns a stop function.
+ */
+function closeWhenIdle(sockets: Set<net.Socket>, politely: boolean): () => void {
   const seen = new Map<net.Socket, { bytesRead: number; idleSince: number }>();
   const timer = setInterval(() => {
+    if (politely) endEventStreams(sockets);
     const now = Date.now();
     for (const socket of sockets) {
       const last = seen.get(socket);
@@ -103,17 +106,23 @@ function closeWhenIdle(sockets: Set<net.Socket>): () => void {
  * Drains a server that no longer gets new connections: in-flight requests finish, each
  * HTTP/1 keep-alive connection (http, https, HTTP/2's allowHTTP1) closes after its current
  * response (`Connection: close`) or once idle, HTTP/2 sessions get GOAWAY and finish their
- * open streams. What is still open at the deadline is destroyed. The server is closed last,
- * when it has no connection left, because http.Server#close closes idle connections at
- * once (the race above). Resolves with the number of connections cut at the deadline.
+ * open streams. `politely` (the app has no 'drain' listener to close long-lived connections
+ * itself): event streams are ended and WebSockets get a close frame (see long-lived.ts).
+ * What is still open at the deadline is destroyed. The server is closed last, when it has
+ * no connection left, because http.Server#close closes idle connections at once (the race
+ * above). Resolves with the number of connections cut at the deadline.
  */
-export async function drainServer(server: net.Server, deadline: number): Promise<number> {
+export async function drainServer(server: net.Server, deadline: number, politely = false): Promise<number> {
   track(server);
   const state = tracked.get(server)!;
   state.draining = true;
   server.prependListener('request', (_req: unknown, res: unknown) => closeAfterResponse(res));
   for (const socket of state.http1) closeAfterResponse(currentResponse(socket));
-  const stopIdle = closeWhenIdle(state.http1);
+  if (politely) {
+    endEventStreams(state.http1);
+    for (const socket of state.upgraded) closeWebSocket(socket);
+  }
+  const stopIdle = closeWhenIdle(state.http1, politely);
   for (const session of state.sessions) session.close();
   let cut = 0;
   const forceClose = setTimeout(() => {

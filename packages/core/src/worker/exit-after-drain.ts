@@ -11,20 +11,22 @@ import { describe, logLine } from './guard.js';
 const EXIT_GRACE_MS = 500;
 
 /**
- * Drains `servers` (in-flight requests finish, up to `timeout` ms), tells `cut` how many
+ * Drains `servers` (in-flight requests finish, up to `timeout` ms; `politely`: long-lived
+ * connections are closed for the app, see drainServer), tells `cut` how many
  * connections the deadline cut (when any was), runs the `hooks`, and exits 0. If a hook
  * never settles, or a drain listener's work holds the process, it exits 1 at `timeout` +
  * EXIT_GRACE_MS with a line naming `who`.
  */
 export async function exitAfterDrain(
   who: string, servers: readonly net.Server[], hooks: readonly (() => unknown)[], timeout: number, cut: (connections: number) => void,
+  politely: boolean,
 ): Promise<void> {
   const deadline = Date.now() + timeout;
   setTimeout(() => {
     logLine(`clusterize: ${who} was still busy ${timeout + EXIT_GRACE_MS} ms after it began draining (a beforeExit hook that did not settle?); exiting`);
     process.exit(1);
   }, timeout + EXIT_GRACE_MS);
-  const drained = await Promise.allSettled(servers.map((server) => drainServer(server, deadline)));
+  const drained = await Promise.allSettled(servers.map((server) => drainServer(server, deadline, politely)));
   const connections = drained.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
   if (connections > 0) cut(connections);
   // Close hooks release resources once nothing is being served any more.

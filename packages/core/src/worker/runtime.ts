@@ -33,7 +33,11 @@ interface PendingListen {
 type Handlers = { [A in Act<PrimaryMessage>]: (message: MessageOf<PrimaryMessage, A>, handle: unknown) => void };
 
 export interface WorkerEvents {
-  /** The worker stops getting connections and is finishing its requests: close long-lived ones. */
+  /**
+   * The worker stops getting connections and is finishing its requests: close long-lived
+   * ones. Without a listener, the drain ends event streams and sends WebSockets a close
+   * frame (1001) itself.
+   */
   drain: [];
 }
 
@@ -132,6 +136,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.draining = true;
     this.send({ act: 'draining' });
     for (const { proxy } of this.registrations.values()) proxy.detach();
+    // An app that listens closes its WebSockets and event streams its own way; we do not.
+    const politely = this.listenerCount('drain') === 0;
     try {
       this.emit('drain');
     } catch (error) {
@@ -140,7 +146,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const servers = [...this.registrations.values()].map(({ server }) => server);
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
-    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut);
+    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely);
   }
 
   private send(message: WorkerMessage): void {

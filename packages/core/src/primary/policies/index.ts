@@ -37,6 +37,11 @@ export interface Policy {
   readonly reportsLoad?: boolean;
   /** The balancer picks by the client's address (the PROXY protocol's where it is on). */
   readonly byClientAddress?: boolean;
+  /**
+   * During a reload an old worker stops getting connections once a new worker holding its
+   * slot is ready, not as soon as any new worker is: a slot's clients stay together.
+   */
+  readonly supersededBySlot?: boolean;
   /** Throws a coded error where this platform or Node.js cannot run the policy. */
   readonly assertSupported?: () => void;
 }

@@ -55,7 +55,7 @@ export function jumpHash(key: number, buckets: number): number {
   return bucket;
 }
 
-/** The ready worker holding `slot`; during a reload the older release's, until it drains. */
+/** The ready worker holding `slot`; should an old and a new one both be routed for a moment, the old one. */
 function holderOf(targets: readonly Target[], slot: number): Target | undefined {
   let holder: Target | undefined;
   for (const target of targets) {
@@ -85,4 +85,4 @@ function createBalancer(): Balancer {
   };
 }
 
-export const sticky: Policy = { name: 'sticky', transport: 'forward', createBalancer, byClientAddress: true };
+export const sticky: Policy = { name: 'sticky', transport: 'forward', createBalancer, byClientAddress: true, supersededBySlot: true };
