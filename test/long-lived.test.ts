@@ -57,7 +57,7 @@ class Client {
   }
 }
 
-describe.each(['shared', 'round-robin'])('an unmodified ws app on reload (%s)', (policy) => {
+describe.each(['shared', 'round-robin', 'sticky'])('an unmodified ws app on reload (%s)', (policy) => {
   it('closes every client with 1001 within 1.5 s of its worker draining, and each moves once, to a new worker', async () => {
     cli = await startCli('ws-app.mjs', ['--workers', '2', '--policy', policy], { PORT: '0' });
     const starts = drainStarts(cli);
@@ -83,6 +83,24 @@ describe.each(['shared', 'round-robin'])('an unmodified ws app on reload (%s)', 
       for (const client of clients) client.stop();
     }
   }, 60_000);
+});
+
+describe("a ws app with its own 'drain' listener", () => {
+  it('closes its clients its own way: clusterize sends no close frame of its own', async () => {
+    cli = await startCli('ws-app.mjs', ['--workers', '1'], { PORT: '0', DRAIN_CLOSE_CODE: '4000' });
+    const clients = Array.from({ length: 5 }, () => new Client(`ws://127.0.0.1:${cli!.port}/`));
+    try {
+      await Promise.all(clients.map((client) => client.connect()));
+      cli.child.kill('SIGHUP');
+      await cli.waitFor(/reload complete/, 20_000);
+      await within((async () => {
+        while (clients.some((client) => client.closes.length === 0)) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(), 5_000, 'every client being closed');
+      for (const client of clients) expect(client.closes[0]!.code).toBe(4000);
+    } finally {
+      for (const client of clients) client.stop();
+    }
+  }, 30_000);
 });
 
 describe('an unmodified SSE app on reload', () => {
