@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectRaw, getRequest, request, sleep, startCli, within, type RawConnection, type Started } from './helpers.ts';
+import { connectRaw, getRequest, request, startCli, until, within, type RawConnection, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 /** Workers a test stopped (SIGSTOP): continued before the cluster is killed, or they would linger stopped. */
@@ -26,15 +26,6 @@ async function start(fixture: string, args: string[] = []): Promise<{ running: S
   cluster = running;
   const pids = (await running.waitForCount(/^listening (\d+)/m, 2)).map((match) => Number(match[1]));
   return { running, pids };
-}
-
-/** Polls `check` until it holds; rejects after `ms`. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await sleep(50);
-  }
 }
 
 const pidOf = (body: string) => (JSON.parse(body) as { pid: number }).pid;

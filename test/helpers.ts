@@ -179,6 +179,15 @@ export async function workerPids(port: number, workers: number, maxRequests = 20
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `done` every 20 ms until it holds; rejects naming `what` after `ms`. */
+export async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
 /** Whether a process with this pid exists. */
 export function isAlive(pid: number): boolean {
   try {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { request, startCli, within, workerPids, type Started } from './helpers.ts';
+import { request, startCli, until, within, workerPids, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
@@ -10,15 +10,6 @@ afterEach(async () => {
 });
 
 const FD_LIMIT = 256;
-
-/** Polls `done` until it holds, for at most `ms`. */
-async function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Asks until a request is answered, for at most `ms`. */
 async function answered(port: number, ms: number): Promise<number> {

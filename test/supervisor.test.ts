@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCluster, type Cluster, type ClusterOptions } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, fixture, isAlive, request, run, startCli, workerPids, type Running } from './helpers.ts';
+import { CLI, fixture, isAlive, request, run, startCli, until, workerPids, type Running } from './helpers.ts';
 
 const APP = fixture('release-app.mjs');
 
@@ -40,15 +40,6 @@ function releaseFile(release: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'clusterize-release-')), 'release');
   writeFileSync(file, release);
   return file;
-}
-
-/** Polls `done` every 20 ms; rejects naming `what` after `ms`. */
-async function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A cluster of release-app workers in this process; not started. */
