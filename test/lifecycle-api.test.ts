@@ -31,6 +31,8 @@ describe('cluster.scale()', () => {
     while (!events(proc).some((e) => e.event === 'scaled')) await note(1);
     // Until the new worker has answered too (under shared the kernel picks): bounded.
     for (let i = 0; i < 300 && firstSeen.size < 3; i++) await note(1);
+    // All three seen: the primary may scale down now.
+    proc.child.kill('SIGUSR2');
     const fork = events(proc).find((e) => e.event === 'fork')!;
     const ready = events(proc).find((e) => e.event === 'ready')!;
     expect(ready.pid).toBe(fork.pid);
@@ -63,6 +65,8 @@ describe('cluster.reload() and long-lived connections', () => {
         resolve({ at: Date.now(), body: new Promise((done) => res.on('end', () => done(body))) });
       }).on('error', reject);
     });
+    // The stream is open on an old worker: the primary may reload now.
+    proc.child.kill('SIGUSR2');
     const body = await stream.body;
     expect(body).toContain('event: bye');
     expect(Date.now() - stream.at).toBeLessThan(4_000);
