@@ -21,6 +21,8 @@ interface Session {
 }
 
 const tracked = new WeakMap<net.Server, Tracked>();
+/** Connections every tracked server accepted since this process started (a counter: closed servers' count stays). */
+let accepted = 0;
 
 /** How often a draining worker looks for idle keep-alive connections to close. */
 const IDLE_CHECK_MS = 100;
@@ -55,6 +57,7 @@ export function track(server: net.Server): void {
     socket.once('close', () => state.http1.delete(socket));
   };
   server.on('connection', (socket: net.Socket) => {
+    accepted++;
     state.sockets.add(socket);
     socket.once('close', () => state.sockets.delete(socket));
     if (!(server instanceof tls.Server)) keepHttp1(socket);
@@ -69,6 +72,11 @@ export function track(server: net.Server): void {
     session.once('close', () => state.sessions.delete(session));
     if (state.draining) session.close();
   });
+}
+
+/** Connections the tracked servers of this process have accepted since it started. */
+export function acceptedConnections(): number {
+  return accepted;
 }
 
 export function openConnections(server: net.Server): number {

@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import { clusterizeError } from '../errors.js';
 import { promClientFor } from '../prom-client.js';
 import { MAX_METRICS_JSON } from '../protocol.js';
@@ -23,15 +22,6 @@ export async function registryJson(): Promise<string | null> {
     reportRuntimeError('collecting metrics', error);
   }
   return null;
-}
-
-/** Connections the app's servers accepted since the worker started. */
-export class ConnectionCounter {
-  accepted = 0;
-
-  watch(server: net.Server): void {
-    server.on('connection', () => this.accepted++);
-  }
 }
 
 interface Pending {

@@ -4,13 +4,13 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
-import { openConnections, track } from './drain.js';
+import { acceptedConnections, openConnections, track } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
-import { ClusterMetricsRequests, ConnectionCounter, registryJson } from './metrics.js';
+import { ClusterMetricsRequests, registryJson } from './metrics.js';
 import { ignoreBrokenOutputPipes } from './output-pipes.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
@@ -79,7 +79,6 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
    * the token, nor can app code swap the send it goes through.
    */
   readonly #token: string;
-  private readonly connectionCount = new ConnectionCounter();
   private readonly metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }));
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
   #sendRaw: NonNullable<typeof process.send> = () => false;
@@ -183,7 +182,6 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
       this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport });
       track(pending.server);
-      this.connectionCount.watch(pending.server);
       shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear when they close, not only when they open.
       if (reportLoad) pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
@@ -229,7 +227,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     ping: ({ seq }) => {
       this.send({
         act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take(),
-        connections: this.openConnections(), accepted: this.connectionCount.accepted,
+        connections: this.openConnections(), accepted: acceptedConnections(),
       });
     },
     collectMetrics: ({ seq }) => void registryJson().then((json) => this.send({ act: 'metrics', seq, json })),
