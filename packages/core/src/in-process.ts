@@ -1,9 +1,7 @@
 import { constants } from 'node:os';
 import type net from 'node:net';
 import { drainServer } from './worker/drain.js';
-
-/** How long after shutdownTimeout a drain that has not finished is given up. */
-const EXIT_GRACE_MS = 500;
+import { EXIT_GRACE_MS } from './worker/exit-after-drain.js';
 
 export interface InProcessSettings {
   shutdownTimeout: number;

@@ -8,7 +8,7 @@ import { describe, logLine } from './guard.js';
  * the process is gone before the primary's own kill (shutdownTimeout + 1 s). A worker whose
  * primary was killed has nobody to kill it: this bound is all that keeps it from lingering.
  */
-const EXIT_GRACE_MS = 500;
+export const EXIT_GRACE_MS = 500;
 
 /**
  * Drains `servers` (in-flight requests finish, up to `timeout` ms; `politely`: long-lived
