@@ -14,9 +14,9 @@ const fails = (argv: string[], code: string, message: RegExp) =>
 
 describe('parseCommandLine', () => {
   it('reads each flag, in both spellings, into its option', () => {
-    expect(run(['-w', '2', '-p', 'round-robin', '--shutdown-timeout', '500', '--ready-timeout=900', '--heartbeat-timeout', '0',
+    expect(run(['-w', '2', '-p', 'round-robin', '--shutdown-timeout', '500', '--shutdown-delay=1500', '--ready-timeout=900', '--heartbeat-timeout', '0',
       '--max-memory', '256', '--max-age=60000', '--max-surge', '2', '--max-message-size=4', 'server.js'])).toMatchObject({
-      workers: 2, policy: 'round-robin', shutdownTimeout: 500, readyTimeout: 900, heartbeatTimeout: 0, maxMemory: 256, maxAge: 60_000, maxSurge: 2,
+      workers: 2, policy: 'round-robin', shutdownTimeout: 500, shutdownDelay: 1500, readyTimeout: 900, heartbeatTimeout: 0, maxMemory: 256, maxAge: 60_000, maxSurge: 2,
       maxMessageSize: 4,
     });
     expect(run(['--workers=auto', 'server.js']).workers).toBe('auto');
@@ -59,6 +59,7 @@ describe('parseCommandLine', () => {
   it('a value that is not a whole number is quoted', () => {
     fails(['--shutdown-timeout', 'soon', 'server.js'], 'INVALID_OPTION', /--shutdown-timeout .*, got 'soon'$/);
     fails(['--max-surge', '1e3', 'server.js'], 'INVALID_OPTION', /--max-surge .*, got '1e3'$/);
+    fails(['--shutdown-delay', '-5', 'server.js'], 'INVALID_OPTION', /--shutdown-delay .* from 0 to \d+, got '-5'$/);
   });
 
   it('an unknown policy names the flag and lists the policies', () => {

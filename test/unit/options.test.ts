@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 describe('time options stay within what Node timers accept', () => {
-  const timers = ['readyTimeout', 'heartbeatTimeout', 'maxAge', 'restartDelay', 'maxRestartDelay'] as const;
+  const timers = ['readyTimeout', 'shutdownDelay', 'heartbeatTimeout', 'maxAge', 'restartDelay', 'maxRestartDelay'] as const;
   for (const name of timers) {
     it(`${name}: ${MAX_TIMER_MS} is accepted, one more is a RangeError naming the option and the maximum`, () => {
       expect(resolve({ [name]: MAX_TIMER_MS })[name]).toBe(MAX_TIMER_MS);
@@ -49,7 +49,7 @@ describe('time options stay within what Node timers accept', () => {
 
   it('fills in the documented defaults', () => {
     expect(resolve({ workers: 2 })).toMatchObject({
-      workers: 2, policy: 'shared', shutdownTimeout: 10_000, readyTimeout: 30_000, restartDelay: 100, maxRestartDelay: 30_000,
+      workers: 2, policy: 'shared', shutdownTimeout: 10_000, shutdownDelay: 0, readyTimeout: 30_000, restartDelay: 100, maxRestartDelay: 30_000,
       heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, maxMessageSize: 16, signals: true, script,
     });
   });

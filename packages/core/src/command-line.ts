@@ -17,6 +17,8 @@ Options:
   -w, --workers N|auto      worker processes, 1 to ${MAX_WORKERS} (default: auto, the CPUs this process may use)
   -p, --policy NAME         how connections reach workers: ${policyChoices.map((name, i) => (i === 0 ? `${name} (default)` : name)).join(', ')}
   --shutdown-timeout MS     time to finish in-flight requests on SIGTERM (default 10000)
+  --shutdown-delay MS       on SIGTERM, keep serving this long with /readyz answering 503 before
+                            the drain, so a load balancer stops sending first (default 0)
   --ready-timeout MS        time a new worker gets to become ready (default 30000, at least ${MIN_READY_TIMEOUT_MS})
   --heartbeat-timeout MS    replace a worker whose event loop is stuck this long (default 30000; 0 off, else at least ${MIN_HEARTBEAT_TIMEOUT_MS})
   --max-memory MB           replace (drain) a worker above this resident memory (default 0, off)
@@ -45,6 +47,7 @@ const flags: Record<string, Flag> = {
   '-w': 'workers', '--workers': 'workers',
   '-p': 'policy', '--policy': 'policy',
   '--shutdown-timeout': 'shutdownTimeout',
+  '--shutdown-delay': 'shutdownDelay',
   '--ready-timeout': 'readyTimeout',
   '--heartbeat-timeout': 'heartbeatTimeout',
   '--max-memory': 'maxMemory',

@@ -10,6 +10,13 @@ export interface ClusterOptions {
   policy?: PolicyName;
   /** Milliseconds a draining worker gets to finish in-flight requests before it is killed, up to MAX_SHUTDOWN_TIMEOUT_MS. Default 10000. */
   shutdownTimeout?: number;
+  /**
+   * On SIGTERM/SIGINT, milliseconds the cluster keeps accepting and serving with /readyz
+   * answering 503, so that a load balancer's health check takes it out of the pool before
+   * the drain stops it accepting; 0 to MAX_TIMER_MS. Signal-driven shutdown only:
+   * `shutdown()` drains at once. Default 0.
+   */
+  shutdownDelay?: number;
   /** Milliseconds a new worker gets to become ready before it counts as failed: MIN_READY_TIMEOUT_MS to MAX_TIMER_MS. Default 30000. */
   readyTimeout?: number;
   /** First delay before replacing a crashed worker; it doubles on each crash in a row; 1 to MAX_TIMER_MS. Default 100. */
@@ -61,6 +68,7 @@ export interface ResolvedOptions {
   workers: number;
   policy: PolicyName;
   shutdownTimeout: number;
+  shutdownDelay: number;
   readyTimeout: number;
   restartDelay: number;
   maxRestartDelay: number;
@@ -81,7 +89,7 @@ export interface ResolvedOptions {
 }
 
 const optionNames = new Set<keyof ClusterOptions>([
-  'workers', 'policy', 'shutdownTimeout', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
+  'workers', 'policy', 'shutdownTimeout', 'shutdownDelay', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
   'script', 'args', 'execArgv', 'env', 'log', 'signals', 'heartbeatTimeout', 'maxMemory', 'maxAge', 'maxSurge',
   'maxMessageSize', 'proxyProtocol',
   'admin', 'metricsTimeout',
@@ -176,6 +184,7 @@ export function resolveWorkerCount(value: unknown, { allowZero = false, fromEnv 
 /** The numeric options: bounds, unit and default. */
 const numberOptions = {
   shutdownTimeout: { unit: 'milliseconds', least: 0, most: MAX_SHUTDOWN_TIMEOUT_MS, fallback: 10_000 },
+  shutdownDelay: { unit: 'milliseconds', least: 0, most: MAX_TIMER_MS, fallback: 0 },
   readyTimeout: { unit: 'milliseconds', least: MIN_READY_TIMEOUT_MS, most: MAX_TIMER_MS, fallback: 30_000 },
   restartDelay: { unit: 'milliseconds', least: 1, most: MAX_TIMER_MS, fallback: 100 },
   maxRestartDelay: { unit: 'milliseconds', least: 1, most: MAX_TIMER_MS, fallback: 30_000 },
@@ -269,6 +278,7 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
     workers: resolveWorkerCount(options.workers, { allowZero: allowZeroWorkers, fromEnv: workersFromEnv }),
     policy,
     shutdownTimeout: numberOption(options, 'shutdownTimeout'),
+    shutdownDelay: numberOption(options, 'shutdownDelay'),
     readyTimeout: numberOption(options, 'readyTimeout'),
     restartDelay,
     maxRestartDelay: Math.max(restartDelay, numberOption(options, 'maxRestartDelay')),

@@ -81,6 +81,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly admin: AdminServer | undefined;
   private adminAt: AddressInfo | undefined;
   private startCalled = false;
+  /** Set by `withdraw()`: /readyz answers 503 while the cluster still serves. */
+  private withdrawn = false;
   private readonly exitHooks: (() => unknown)[] = [];
   /** TLS session-ticket keys every worker's TLS servers share (48 bytes, as Node wants them). */
   private readonly ticketKeys = randomBytes(48).toString('hex');
@@ -114,7 +116,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.metricsCollector = new MetricsCollector(options, () => this.supervisor.workers.values(), this.stats);
     this.admin = options.admin === undefined ? undefined : new AdminServer({
       metrics: () => this.metrics(),
-      ready: () => this.running && [...this.supervisor.workers.values()].some((worker) => worker.routable && worker.leaving === undefined),
+      ready: () => this.running && !this.withdrawn && [...this.supervisor.workers.values()].some((worker) => worker.routable && worker.leaving === undefined),
       workers: () => [...this.supervisor.workers.values()].map(reportOf),
     }, options.log);
     this.health = new HealthMonitor(options, () => this.supervisor.workers.values(), {
@@ -221,6 +223,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       return Promise.reject(error as Error);
     }
     return this.supervisor.scale(target);
+  }
+
+  /**
+   * Makes /readyz answer 503 from now on while the workers keep accepting and serving: the
+   * first step of a signal-driven shutdown with shutdownDelay, so that load balancers stop
+   * sending before the listeners close.
+   * @internal
+   */
+  withdraw(): void {
+    this.withdrawn = true;
   }
 
   /**
