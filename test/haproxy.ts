@@ -1,0 +1,84 @@
+// A real HAProxy (Debian's package; .ci/run installs it) run by a test: the config is the
+// test's own, in a temp directory with the runtime API's socket next to it.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { within } from './helpers.ts';
+
+export interface Haproxy {
+  /** The runtime API's Unix socket (`stats socket ... level admin`). */
+  readonly socket: string;
+  /** Sends one runtime API command; resolves with HAProxy's answer. */
+  command(line: string): Promise<string>;
+  /** The operational state of each server of `backend` (`show servers state`): 'up', 'down', ... */
+  serverStates(backend: string): Promise<Map<string, ServerState>>;
+  kill(): void;
+}
+
+export type ServerState = 'down' | 'starting' | 'up' | 'stopping';
+
+/** srv_op_state in `show servers state` (HAProxy's SRV_ST_* values). */
+const OP_STATES: readonly ServerState[] = ['down', 'starting', 'up', 'stopping'];
+
+/** Throws a message saying how to get HAProxy when it is not installed. */
+export function requireHaproxy(): void {
+  const version = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
+  if (version.error !== undefined) {
+    throw new Error(`haproxy is not installed (${version.error.message}): install it with 'apt-get install -y haproxy'; .ci/run installs it`);
+  }
+}
+
+/**
+ * Starts `haproxy -db` with `config(socket)` (the config gets the runtime API socket's path
+ * to put in its `global` section) and resolves once `port` on 127.0.0.1 accepts.
+ */
+export async function startHaproxy(port: number, config: (socket: string) => string): Promise<Haproxy> {
+  requireHaproxy();
+  const dir = mkdtempSync(join(tmpdir(), 'clusterize-haproxy-'));
+  const socket = join(dir, 'admin.sock');
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, config(socket));
+  let output = '';
+  const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`haproxy exited with ${code}:\n${output}`))));
+  exited.catch(() => {});
+  // HAProxy says nothing when it is ready: it is once its port accepts.
+  const accepting = (async () => {
+    while (!(await accepts(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+  })();
+  await within(Promise.race([accepting, exited]), 10_000, 'haproxy accepting');
+  const command = (line: string) => new Promise<string>((resolve, reject) => {
+    const connection = net.connect(socket);
+    let answer = '';
+    connection.setEncoding('utf8');
+    connection.on('data', (chunk: string) => { answer += chunk; });
+    connection.on('end', () => resolve(answer));
+    connection.on('error', reject);
+    connection.end(`${line}\n`);
+  });
+  return {
+    socket,
+    command,
+    serverStates: async (backend) => {
+      // "1" (the format version), a "# be_id be_name srv_id srv_name srv_addr srv_op_state ..." header, one line per server.
+      const lines = (await command(`show servers state ${backend}`)).split('\n').filter((line) => /^\d+ /.test(line));
+      return new Map(lines.map((line) => {
+        const fields = line.split(' ');
+        return [fields[3]!, OP_STATES[Number(fields[5])] ?? 'down'] as const;
+      }));
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(port, '127.0.0.1', () => { probe.destroy(); resolve(true); });
+    probe.on('error', () => resolve(false));
+  });
+}
