@@ -12,6 +12,8 @@ export interface Haproxy {
   readonly socket: string;
   /** Sends one runtime API command; resolves with HAProxy's answer. */
   command(line: string): Promise<string>;
+  /** Each server's counters in `backend` from `show stat` (CSV): econ, eresp, wretr, wredis, hrsp_5xx, ... by server name. */
+  serverStats(backend: string): Promise<Map<string, Record<string, number>>>;
   /** The operational state of each server of `backend` (`show servers state`): 'up', 'down', ... */
   serverStates(backend: string): Promise<Map<string, ServerState>>;
   kill(): void;
@@ -71,6 +73,18 @@ export async function startHaproxy(port: number, config: (socket: string) => str
         const fields = line.split(' ');
         return [fields[3]!, OP_STATES[Number(fields[5])] ?? 'down'] as const;
       }));
+    },
+    serverStats: async (backend) => {
+      // "# pxname,svname,qcur,...": the header names the columns; BACKEND and FRONTEND rows are totals.
+      const [header = '', ...rows] = (await command('show stat')).split('\n').filter((line) => line !== '');
+      const columns = header.replace(/^# /, '').split(',');
+      const stats = new Map<string, Record<string, number>>();
+      for (const row of rows) {
+        const values = row.split(',');
+        if (values[0] !== backend || values[1] === 'BACKEND') continue;
+        stats.set(values[1]!, Object.fromEntries(columns.map((column, index) => [column, Number(values[index])])));
+      }
+      return stats;
     },
     kill: () => child.kill('SIGKILL'),
   };
