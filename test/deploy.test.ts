@@ -5,7 +5,7 @@
 // config explained and the figures this test logs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, request, startCli, within, type Started } from './helpers.ts';
-import { startHaproxy, type Haproxy, type ServerState } from './haproxy.ts';
+import { requireHaproxy, startHaproxy, type Haproxy, type ServerState } from './haproxy.ts';
 import { churnLoadWhile, keepAliveLoadWhile, type LoadResult } from './load.ts';
 
 const HOSTS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
@@ -99,6 +99,7 @@ async function expectNothingLost({ keepAlive, churn }: { keepAlive: LoadResult; 
 }
 
 beforeAll(async () => {
+  requireHaproxy();
   front = await freePort();
   // Each instance binds fixed ports, as a host would: picked free up front, kept across restarts.
   for (const [index, host] of HOSTS.entries()) {
