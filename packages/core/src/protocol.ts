@@ -48,6 +48,11 @@ export type WorkerMessage =
      */
     act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; connections: number;
   }
+  /**
+   * A connection the worker accepted on its own copy of a shared socket, passed back with
+   * its descriptor because the worker is at its cap; `connections`: its open connections.
+   */
+  | { act: 'handback'; key: string; connections: number }
   | { act: 'draining' }
   /** Sent once, after the drain deadline cut `connections` connections that were still open. */
   | { act: 'cut'; connections: number }
@@ -59,12 +64,21 @@ export type WorkerMessage =
 
 export type PrimaryMessage =
   | {
-    act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null; reportLoad: boolean;
+    act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null;
+    /** Report open connections soon after one opens or closes: the primary balances on them. */
+    reportLoad: boolean;
     /** The cluster's TLS session-ticket keys (hex), so a session resumes on any worker. */
     ticketKeys: string;
   }
   | { act: 'accept'; key: string }
   | { act: 'pause'; key: string }
+  /** Open connections past which the worker passes new ones on this shared socket back (null: none). */
+  | { act: 'share'; key: string; cap: number | null }
+  /**
+   * Rebalancing: close `count` keep-alive connections after their current response, and
+   * pass back new connections past `cap` for the next `hold` ms.
+   */
+  | { act: 'shed'; key: string; count: number; cap: number; hold: number }
   /** `peer`: the client the PROXY protocol header named, where the listener reads one. */
   | { act: 'conn'; key: string; id: number; peer?: Peer }
   | { act: 'drain'; timeout: number }
@@ -130,6 +144,7 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   accepting: (m) => isString(m.key),
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
     && isInt(m.connections),
+  handback: (m) => isString(m.key) && isInt(m.connections),
   draining: () => true,
   cut: (m) => isInt(m.connections, 1),
   pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay) && isInt(m.connections) && isInt(m.accepted),

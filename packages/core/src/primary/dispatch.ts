@@ -1,4 +1,5 @@
 import { getSystemErrorName } from 'node:util';
+import type { ClientHandle } from '../node-internals.js';
 import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type WorkerMessage } from '../protocol.js';
 import type { HealthMonitor } from './health.js';
 import type { ListenerRegistry } from './listener-registry.js';
@@ -65,7 +66,8 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       worker.post({
         act: 'listening', seq, errno: acquired.errno, key: listener?.key ?? '',
         transport: listener?.transport ?? policy.transport, sockname: listener?.sockname ?? null,
-        reportLoad: listener?.transport === 'forward' && policy.reportsLoad === true,
+        // Shared sockets are balanced by each worker's cap, which follows the open connections.
+        reportLoad: listener?.transport === 'forward' ? policy.reportsLoad === true : listener !== undefined,
         ticketKeys,
       }, listener?.handleForListen());
       if (listener === undefined) return listenFailed(worker, query, acquired.errno);
@@ -100,6 +102,14 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     acks: (worker, acks) => {
       worker.connections = acks.connections;
       registry.acknowledge(worker, acks);
+      registry.loadChanged(worker);
+    },
+    handback: (worker, { key, connections }, handle) => {
+      const client = handle as ClientHandle | undefined;
+      const listener = registry.get(key);
+      if (client === undefined) return;
+      if (listener === undefined) return client.close();
+      listener.adopt(worker, client, connections);
     },
     draining: (worker) => supervisor.drainedBySelf(worker),
     cut: (worker, { connections }) => supervisor.cutAtDeadline(worker, connections),
@@ -109,6 +119,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       worker.connections = connections;
       worker.accepted = accepted;
       health.answered(worker, seq);
+      registry.loadChanged(worker);
     },
     metrics: (worker, { seq, json }) => metrics.answered(worker, seq, json),
     metricsRequest: (worker, { seq }) => {
@@ -129,7 +140,11 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
   return (worker, message, handle) => {
     if (!isOurs(message)) return;
     const verdict = verifyWorkerMessage(message, worker.token);
-    if (!verdict.ok) return ignored(worker, verdict.kind, verdict.reason);
+    if (!verdict.ok) {
+      // A descriptor that came with a forged message would stay open in the primary for good.
+      (handle as { close?: () => void } | undefined)?.close?.();
+      return ignored(worker, verdict.kind, verdict.reason);
+    }
     try {
       const handler = handlers[verdict.message.act] as (w: WorkerProcess, m: WorkerMessage, h: unknown) => void;
       handler(worker, verdict.message, handle);

@@ -1,5 +1,5 @@
 import { peerAddress, type ClientHandle, type ListenHandle } from '../node-internals.js';
-import type { Acks, ListenQuery, Peer, PrimaryMessage, Sockname } from '../protocol.js';
+import type { Acks, ListenQuery, Peer, PrimaryMessage, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
 import type { Balancer, Target } from './policies/index.js';
 import { Listener } from './listener.js';
@@ -69,9 +69,9 @@ interface Refusal {
  * another worker to take it; never the same one again.
  */
 export class ForwardingListener extends Listener {
-  readonly transport = 'forward';
+  readonly transport: Transport = 'forward';
   private readonly byWorker = new Map<WorkerProcess, WorkerTarget>();
-  private readonly targets: WorkerTarget[] = [];
+  protected readonly targets: WorkerTarget[] = [];
   private readonly queue: ClientHandle[] = [];
   /** Only connections some worker turned away: empty on the usual path. */
   private readonly refusals = new Map<ClientHandle, Refusal>();
@@ -180,7 +180,7 @@ export class ForwardingListener extends Listener {
     });
   }
 
-  private enqueue(client: ClientHandle): void {
+  protected enqueue(client: ClientHandle): void {
     if (this.queue.length >= MAX_QUEUED) {
       client.close();
       this.closed.overflow.add();

@@ -85,6 +85,11 @@ export class ListenerRegistry {
     for (const listener of this.withHandoffs()) listener.acknowledge(worker, acks);
   }
 
+  /** The worker reported its open connections: listeners that balance on them hear of it. */
+  loadChanged(worker: WorkerProcess): void {
+    for (const key of worker.keys) this.listeners.get(key)?.loadChanged();
+  }
+
   /** The worker exited: it is no one's target, but the ports stay for its replacement. */
   forget(worker: WorkerProcess): void {
     for (const listener of this.withHandoffs()) listener.forget(worker);
@@ -135,8 +140,8 @@ export class ListenerRegistry {
   }
 
   private build(key: string, query: ListenQuery, handle: ListenHandle, name: Sockname | null, selfBound: boolean): Listener {
-    if (selfBound) return new ReusePortListener(key, query, handle, name);
-    if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name);
+    if (selfBound) return new ReusePortListener(key, query, handle, name, this.closedConnections);
+    if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name, this.closedConnections);
     // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
     const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
     return new ForwardingListener(key, query, handle, name, balancer, {

@@ -1,4 +1,4 @@
-import type { ListenHandle } from '../node-internals.js';
+import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname, Transport } from '../protocol.js';
 import type { WorkerProcess } from './worker-process.js';
 
@@ -57,6 +57,18 @@ export abstract class Listener {
    * turned away; a listener that forwards nothing has nothing to settle.
    */
   acknowledge(_worker: WorkerProcess, _acks: Acks): void {}
+
+  /**
+   * A worker passed back a connection it accepted on its own copy of the socket (it was at
+   * its cap, see SharedListener); `connections` is its count as it sent it. Only listeners
+   * whose workers accept themselves take them: elsewhere it is closed.
+   */
+  adopt(_worker: WorkerProcess, client: ClientHandle, _connections: number): void {
+    client.close();
+  }
+
+  /** A worker reported its open connections. */
+  loadChanged(): void {}
 
   private handleClosed = false;
 

@@ -21,6 +21,8 @@ interface Session {
 }
 
 const tracked = new WeakMap<net.Server, Tracked>();
+/** Keep-alive connections to close after their next response: shed to rebalance the cluster. */
+const closeAfterNext = new WeakSet<net.Socket>();
 /** Connections every tracked server accepted since this process started (a counter: closed servers' count stays). */
 let accepted = 0;
 
@@ -64,6 +66,9 @@ export function track(server: net.Server): void {
   });
   // TLS: requests are read from the TLS socket, which exists once the handshake is done.
   if (server instanceof tls.Server) server.on('secureConnection', keepHttp1);
+  server.prependListener('request', (req: http.IncomingMessage, res: unknown) => {
+    if (closeAfterNext.delete(req.socket)) closeAfterResponse(res);
+  });
   watchUpgrades(server, state.upgraded, state.http1);
   // HTTP/2: server.close() leaves sessions open; they must be closed one by one. One whose
   // handshake ends during a drain is closed at once.
@@ -72,6 +77,29 @@ export function track(server: net.Server): void {
     session.once('close', () => state.sessions.delete(session));
     if (state.draining) session.close();
   });
+}
+
+/**
+ * Asks up to `count` HTTP/1 keep-alive connections of `server` to close after their next
+ * response (`Connection: close`), as the drain does, so that their clients reconnect,
+ * elsewhere. Only connections between two requests, or whose response has not started,
+ * are picked: a long response (an event stream) would never end to carry it. Returns how
+ * many were picked.
+ */
+export function shed(server: net.Server, count: number): number {
+  const state = tracked.get(server);
+  if (state === undefined || state.draining) return 0;
+  let picked = 0;
+  for (const socket of state.http1) {
+    if (picked >= count) break;
+    if (closeAfterNext.has(socket) || socket.destroyed) continue;
+    const response = currentResponse(socket);
+    if (response === null) closeAfterNext.add(socket);
+    else if (response instanceof http.ServerResponse && !response.headersSent) closeAfterResponse(response);
+    else continue;
+    picked++;
+  }
+  return picked;
 }
 
 /** Connections the tracked servers of this process have accepted since it started. */

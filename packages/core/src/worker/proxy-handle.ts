@@ -23,6 +23,8 @@ export class ProxyHandle implements ListenHandle {
     readonly key: string,
     address: Sockname | null,
     private readonly onClose: (proxy: ProxyHandle) => void,
+    /** Offered each connection accepted on an attached socket first; true: it took it, the server never sees it. */
+    private readonly divert: (client: ClientHandle) => boolean = () => false,
   ) {
     // Only TCP handles have getsockname; for a pipe, Server#address() returns the path.
     if (address !== null) {
@@ -46,7 +48,10 @@ export class ProxyHandle implements ListenHandle {
   /** Starts accepting on a real listening socket (the primary's shared one, or our own). */
   attach(source: ListenHandle, backlog: number): number {
     this.detach();
-    source.onconnection = (status, client) => this.onconnection?.call(this, status, client);
+    source.onconnection = (status, client) => {
+      if (status === 0 && client !== undefined && this.divert(client)) return;
+      this.onconnection?.call(this, status, client);
+    };
     const errno = source.listen(backlog);
     if (errno !== 0) {
       source.close();

@@ -4,7 +4,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
-import { acceptedConnections, openConnections, track } from './drain.js';
+import { acceptedConnections, openConnections, shed, track } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, reportRuntimeError } from './guard.js';
@@ -20,6 +20,11 @@ interface Registration {
   sockname: Sockname | null;
   proxy: ProxyHandle;
   transport: Transport;
+  /** Shared sockets: open connections past which new ones go back to the primary (null: none). */
+  cap: number | null;
+  /** While rebalancing (until `holdUntil`), a lower cap: the mean. */
+  holdCap: number;
+  holdUntil: number;
 }
 
 interface PendingListen {
@@ -179,12 +184,17 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         intoApp(() => pending.callback(failed, null));
         return;
       }
-      const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed));
-      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport });
+      const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed), (client) => this.passBack(key, client));
+      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport, cap: null, holdCap: 0, holdUntil: 0 });
       track(pending.server);
       shareTicketKeys(pending.server, ticketKeys);
-      // Balancing by open connections needs to hear when they close, not only when they open.
-      if (reportLoad) pending.server.on('connection', (socket: net.Socket) => socket.once('close', () => this.scheduleLoadReport()));
+      // Balancing by open connections needs to hear soon when they open and close.
+      if (reportLoad) {
+        pending.server.on('connection', (socket: net.Socket) => {
+          this.scheduleLoadReport();
+          socket.once('close', () => this.scheduleLoadReport());
+        });
+      }
       intoApp(() => pending.callback(0, proxy));
       this.scheduleReady();
     },
@@ -202,6 +212,17 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       else this.send({ act: 'accepting', key });
     },
     pause: ({ key }) => this.registrations.get(key)?.proxy.detach(),
+    share: ({ key, cap }) => {
+      const registration = this.registrations.get(key);
+      if (registration !== undefined) registration.cap = cap;
+    },
+    shed: ({ key, count, cap, hold }) => {
+      const registration = this.registrations.get(key);
+      if (registration === undefined || this.draining) return;
+      registration.holdCap = cap;
+      registration.holdUntil = Date.now() + hold;
+      shed(registration.server, count);
+    },
     conn: ({ key, id, peer }, handle) => {
       const client = handle as ClientHandle | undefined;
       const registration = this.registrations.get(key);
@@ -233,6 +254,22 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     collectMetrics: ({ seq }) => void registryJson().then((json) => this.send({ act: 'metrics', seq, json })),
     clusterMetrics: ({ seq, text }) => this.metricsRequests.answered(seq, text),
   };
+
+  /**
+   * A connection accepted on a shared socket while this worker is at its cap goes back to
+   * the primary, which gives it to the worker with the fewest connections. Our copy of the
+   * descriptor is closed once the message is written (the kernel holds the one in flight).
+   */
+  private passBack(key: string, client: ClientHandle): boolean {
+    const registration = this.registrations.get(key);
+    if (registration === undefined || registration.cap === null || this.draining || !process.connected) return false;
+    const connections = this.openConnections();
+    const cap = registration.holdUntil > 0 && Date.now() < registration.holdUntil ? Math.min(registration.cap, registration.holdCap) : registration.cap;
+    if (connections < cap) return false;
+    const message: WorkerMessage = { act: 'handback', key, connections };
+    this.#sendRaw({ ...envelope(message), token: this.#token }, client as never, undefined, () => client.close());
+    return true;
+  }
 
   /** A hand-off whose descriptor never arrived: the primary still holds it and gives it to another worker. */
   private lostHandle(message: unknown): void {

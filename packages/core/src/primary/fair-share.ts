@@ -1,0 +1,41 @@
+/**
+ * How far above the cluster's mean of open connections a worker may go by accepting on its
+ * own, before it hands new connections to the primary to place (shared and reuseport).
+ *
+ * The kernel gives a burst of connections to whichever worker has the CPU, and a proxy's
+ * pool of persistent connections is exactly such a burst, which then lasts for hours. A
+ * worker at its cap passes further connections back; the primary gives each to the worker
+ * with the fewest, counting the sender's count as it reports it with the connection. The
+ * cap follows the mean with slack, so that short connections, whose counts swing, almost
+ * never pay the extra hop, while from an idle cluster (mean 0) a burst is placed by the
+ * primary after the first few.
+ */
+export const CAP_RATIO = 1.25;
+export const CAP_SLACK = 4;
+
+/** The cap for each of `workers` routable workers with `total` open connections among them; null: no cap. */
+export function acceptCap(total: number, workers: number): number | null {
+  if (workers < 2) return null;
+  return Math.ceil((total / workers) * CAP_RATIO) + CAP_SLACK;
+}
+
+/**
+ * Rebalancing. Connections that are already open stay where they are: after a reload or a
+ * scale-up, or a burst that reached a worker before its cap did, a proxy's pool can stay
+ * skewed for hours. A worker at least SHED_EXCESS connections and SHED_RATIO x above the
+ * mean for REBALANCE_AFTER_MS is asked to close its excess keep-alive connections after their current response, and to
+ * pass back new connections above the mean for SHED_HOLD_MS, so that the proxy's reopened
+ * connections land on the others. Short connections swing above it only for moments.
+ */
+export const SHED_RATIO = 1.1;
+export const SHED_EXCESS = 2;
+export const REBALANCE_AFTER_MS = 1_000;
+export const SHED_HOLD_MS = 2_000;
+
+/** How many connections a worker with `connections` should shed (0: it is within its share). */
+export function excessOf(connections: number, total: number, workers: number): number {
+  if (workers < 2) return 0;
+  const mean = total / workers;
+  const excess = connections - Math.ceil(mean);
+  return excess >= SHED_EXCESS && connections > mean * SHED_RATIO ? excess : 0;
+}
