@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptCap, excessOf } from '../../packages/core/src/primary/fair-share.ts';
+import { acceptCap, excessOf, MEAN_HALF_LIFE_MS, PeakMean } from '../../packages/core/src/primary/fair-share.ts';
 
 describe('acceptCap', () => {
   it('leaves a lone worker uncapped', () => {
@@ -13,8 +13,19 @@ describe('acceptCap', () => {
   });
 
   it('follows the mean with slack, so short connections swinging around it rarely pay a hop', () => {
-    expect(acceptCap(20, 2)).toBe(17);
-    expect(acceptCap(100, 4)).toBe(36);
+    expect(acceptCap(10, 2)).toBe(17);
+    expect(acceptCap(25, 4)).toBe(36);
+  });
+});
+
+describe('PeakMean', () => {
+  it('rises with the mean at once and falls back by half every half-life', () => {
+    const peak = new PeakMean();
+    expect(peak.update(10, 0)).toBe(10);
+    expect(peak.update(2, MEAN_HALF_LIFE_MS)).toBe(5);
+    expect(peak.update(2, 2 * MEAN_HALF_LIFE_MS)).toBe(2.5);
+    expect(peak.update(12, 2 * MEAN_HALF_LIFE_MS)).toBe(12);
+    expect(peak.update(0, 10 * MEAN_HALF_LIFE_MS)).toBeCloseTo(12 / 2 ** 8);
   });
 });
 

@@ -13,6 +13,13 @@ export const NAMESPACE = 'NODE_CLUSTERIZE';
 
 export type Transport = 'forward' | 'shared' | 'self';
 
+/**
+ * How soon a worker reports its open connections after one opens or closes: the primary's
+ * least-connections picks each connection by them; shared sockets only set caps from them,
+ * for which a coarser figure does, and cheaper with a new connection per request.
+ */
+export const LOAD_REPORT_MS = { forward: 5, shared: 25 } as const;
+
 /** A listen() call as the worker asks for it: Node's query plus which port-0 server it is. */
 export interface ListenQuery extends ServerQuery {
   /** For port 0: the n-th such listen() of this worker, so each gets its own shared port. */
@@ -65,8 +72,11 @@ export type WorkerMessage =
 export type PrimaryMessage =
   | {
     act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null;
-    /** Report open connections soon after one opens or closes: the primary balances on them. */
-    reportLoad: boolean;
+    /**
+     * Report open connections this many ms after one opens or closes (0: with heartbeats
+     * only): the primary balances on them (see LOAD_REPORT_MS).
+     */
+    reportLoad: number;
     /** The cluster's TLS session-ticket keys (hex), so a session resumes on any worker. */
     ticketKeys: string;
   }

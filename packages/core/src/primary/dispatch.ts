@@ -1,6 +1,6 @@
 import { getSystemErrorName } from 'node:util';
 import type { ClientHandle } from '../node-internals.js';
-import { isOurs, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type WorkerMessage } from '../protocol.js';
+import { isOurs, LOAD_REPORT_MS, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import type { HealthMonitor } from './health.js';
 import type { ListenerRegistry } from './listener-registry.js';
 import type { MetricsCollector } from './metrics-collector.js';
@@ -66,8 +66,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       worker.post({
         act: 'listening', seq, errno: acquired.errno, key: listener?.key ?? '',
         transport: listener?.transport ?? policy.transport, sockname: listener?.sockname ?? null,
-        // Shared sockets are balanced by each worker's cap, which follows the open connections.
-        reportLoad: listener?.transport === 'forward' ? policy.reportsLoad === true : listener !== undefined,
+        reportLoad: reportLoadFor(listener?.transport, policy),
         ticketKeys,
       }, listener?.handleForListen());
       if (listener === undefined) return listenFailed(worker, query, acquired.errno);
@@ -152,6 +151,13 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       log(`clusterize: error handling '${verdict.message.act}' from worker ${worker.id}: ${(error as Error)?.stack ?? String(error)}`);
     }
   };
+}
+
+/** Shared sockets are balanced by each worker's cap, which follows the open connections. */
+function reportLoadFor(transport: Transport | undefined, policy: Policy): number {
+  if (transport === undefined) return 0;
+  if (transport === 'forward') return policy.reportsLoad === true ? LOAD_REPORT_MS.forward : 0;
+  return LOAD_REPORT_MS.shared;
 }
 
 export function describeAddress(query: ListenQuery): string {

@@ -6,17 +6,41 @@
  * pool of persistent connections is exactly such a burst, which then lasts for hours. A
  * worker at its cap passes further connections back; the primary gives each to the worker
  * with the fewest, counting the sender's count as it reports it with the connection. The
- * cap follows the mean with slack, so that short connections, whose counts swing, almost
- * never pay the extra hop, while from an idle cluster (mean 0) a burst is placed by the
- * primary after the first few.
+ * cap follows the recent peak of the mean with slack (see PeakMean), so that short
+ * connections, whose counts swing, rarely pay the extra hop, while from an idle cluster
+ * (mean 0) a burst is placed by the primary after the first few. What the cap lets
+ * through while it is stale is rebalanced below.
  */
 export const CAP_RATIO = 1.25;
 export const CAP_SLACK = 4;
 
-/** The cap for each of `workers` routable workers with `total` open connections among them; null: no cap. */
-export function acceptCap(total: number, workers: number): number | null {
+/** The cap for each of `workers` routable workers with a mean of `mean` open connections; null: no cap. */
+export function acceptCap(mean: number, workers: number): number | null {
   if (workers < 2) return null;
-  return Math.ceil((total / workers) * CAP_RATIO) + CAP_SLACK;
+  return Math.ceil(mean * CAP_RATIO) + CAP_SLACK;
+}
+
+/**
+ * The mean a cap follows: the current one, or the highest recent one decaying with a
+ * half-life of MEAN_HALF_LIFE_MS, whichever is higher. With a new connection per request,
+ * the counts workers report swing from near 0 to all of them within milliseconds; a cap
+ * that followed every dip would send a share of such connections through the primary.
+ */
+export const MEAN_HALF_LIFE_MS = 2_000;
+
+export class PeakMean {
+  private peak = 0;
+  private at = 0;
+
+  update(mean: number, now: number): number {
+    const decayed = this.peak * 2 ** (-(now - this.at) / MEAN_HALF_LIFE_MS);
+    if (mean >= decayed) {
+      this.peak = mean;
+      this.at = now;
+      return mean;
+    }
+    return decayed;
+  }
 }
 
 /**

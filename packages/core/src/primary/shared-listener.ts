@@ -1,7 +1,7 @@
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import type { ListenQuery, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
-import { acceptCap, excessOf, REBALANCE_AFTER_MS, SHED_HOLD_MS } from './fair-share.js';
+import { acceptCap, excessOf, PeakMean, REBALANCE_AFTER_MS, SHED_HOLD_MS } from './fair-share.js';
 import { ForwardingListener } from './forwarding-listener.js';
 import { leastConnections } from './policies/least-connections.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -23,6 +23,7 @@ export class SharedListener extends ForwardingListener {
   /** Since when each worker has been above its share, and when it was last asked to shed. */
   private readonly overSince = new Map<WorkerProcess, number>();
   private readonly shedAt = new Map<WorkerProcess, number>();
+  private readonly peakMean = new PeakMean();
 
   constructor(key: string, query: ListenQuery, handle: ListenHandle, sockname: Sockname | null, closed: ClosedConnections) {
     super(key, query, handle, sockname, leastConnections.createBalancer!(), { byClientAddress: false, proxyProtocol: false }, closed);
@@ -71,8 +72,8 @@ export class SharedListener extends ForwardingListener {
     let total = 0;
     for (const target of this.targets) total += target.connections + target.pending;
     const workers = this.targets.length;
-    const cap = acceptCap(total, workers);
     const now = Date.now();
+    const cap = acceptCap(this.peakMean.update(workers === 0 ? 0 : total / workers, now), workers);
     for (const { worker } of this.targets) {
       if (this.caps.get(worker) !== cap) {
         this.caps.set(worker, cap);

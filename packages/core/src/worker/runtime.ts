@@ -46,7 +46,6 @@ export interface WorkerEvents {
   drain: [];
 }
 
-const LOAD_REPORT_MS = 5;
 
 export interface RuntimeSettings {
   /** Milliseconds a drain on SIGTERM or disconnect gets. */
@@ -74,6 +73,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private lost: number[] = [];
   private reportScheduled = false;
   private loadTimer: NodeJS.Timeout | null = null;
+  /** The soonest any listener wants load reports (ms after a connection opens or closes). */
+  private loadReportMs = Infinity;
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly memory = new ResidentMemory();
   private readonly shutdownTimeout: number;
@@ -189,7 +190,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       track(pending.server);
       shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear soon when they open and close.
-      if (reportLoad) {
+      if (reportLoad > 0) {
+        this.loadReportMs = Math.min(this.loadReportMs, reportLoad);
         pending.server.on('connection', (socket: net.Socket) => {
           this.scheduleLoadReport();
           socket.once('close', () => this.scheduleLoadReport());
@@ -334,7 +336,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   private scheduleLoadReport(): void {
-    this.loadTimer ??= setTimeout(this.guardedReport, LOAD_REPORT_MS).unref();
+    this.loadTimer ??= setTimeout(this.guardedReport, this.loadReportMs).unref();
   }
 
   private readonly guardedReport = guarded('reporting load', () => this.report());
