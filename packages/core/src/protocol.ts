@@ -46,6 +46,8 @@ export type WorkerMessage =
   | { act: 'listenFailed'; key: string; errno: number }
   | { act: 'ready' }
   | { act: 'accepting'; key: string }
+  /** Answers 'pause': the worker closed its copy of the listener's socket and accepts no more on it. */
+  | { act: 'paused'; key: string }
   | {
     /**
      * Hand-offs (ids, across all listeners) the worker took, and those it refused because it
@@ -152,6 +154,7 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   listenFailed: (m) => isString(m.key) && typeof m.errno === 'number' && Number.isInteger(m.errno) && m.errno < 0,
   ready: () => true,
   accepting: (m) => isString(m.key),
+  paused: (m) => isString(m.key),
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
     && isInt(m.connections),
   handback: (m) => isString(m.key) && isInt(m.connections),

@@ -98,6 +98,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     accepting: (worker, { key }) => {
       if (worker.awaitingAccept.delete(key)) announceIfAccepting(worker);
     },
+    paused: (worker, { key }) => supervisor.pauseConfirmed(worker, key),
     acks: (worker, acks) => {
       worker.connections = acks.connections;
       registry.acknowledge(worker, acks);

@@ -11,6 +11,8 @@ import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 export const START_ATTEMPTS = 5;
 /** Grace after shutdownTimeout for a worker to act on its own deadline before SIGKILL. */
 export const KILL_GRACE_MS = 1_000;
+/** How long the next old worker's drain waits for held-back workers to confirm they stopped accepting. */
+export const PAUSE_CONFIRM_MS = 1_000;
 const OUTPUT_LINES_IN_REPORT = 10;
 
 export type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -63,7 +65,10 @@ export interface SupervisorHost {
  * have), so a client evicted from one old worker reconnects to a new one, never to another
  * old one to be evicted again. Under `sticky` the old worker is held back once the new
  * worker of its own slot is ready, so a slot's clients move once, together. A listener's
- * last routed worker is never held back: a new worker must be ready on it first.
+ * last routed worker is never held back: a new worker must be ready on it first. Where
+ * workers accept on their own copy of the socket (shared, reuseport), a held-back worker
+ * stops accepting only once it has closed its copy, so no old worker starts to drain
+ * while another on the same listener has not confirmed that (for at most PAUSE_CONFIRM_MS).
  */
 export class Supervisor {
   state: SupervisorState = 'idle';
@@ -75,6 +80,8 @@ export class Supervisor {
   /** No fork before this time (crash backoff). */
   private forkGate = 0;
   private gateTimer: NodeJS.Timeout | undefined;
+  /** Reconciles when the wait for an unconfirmed pause runs out. */
+  private pauseTimer: NodeJS.Timeout | undefined;
   private reconcileQueued = false;
   private startedOnce = false;
   private failedStartsInARow = 0;
@@ -151,11 +158,19 @@ export class Supervisor {
     this.requestReconcile();
   }
 
+  /** The worker closed its copy of a listener's socket: held back there, it accepts nothing more. */
+  pauseConfirmed(worker: WorkerProcess, key: string): void {
+    if (typeof worker.heldBack.get(key) !== 'number') return;
+    worker.heldBack.set(key, null);
+    this.requestReconcile();
+  }
+
   /** Drains every worker (killing what is left at the deadline); resolves when all have exited, with what was cut. */
   shutdown(): Promise<ShutdownReport> {
     if (this.stopping !== undefined) return this.stopping;
     this.state = 'stopping';
     clearTimeout(this.gateTimer);
+    clearTimeout(this.pauseTimer);
     this.waiters.cancel(clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', 'the cluster is shutting down'));
     for (const listener of this.registry.all()) listener.close();
     const all = [...this.workers.values()];
@@ -204,6 +219,7 @@ export class Supervisor {
       const byUse = current.sort((a, b) => Number(a.routable) - Number(b.routable) || b.slot - a.slot || b.id - a.id);
       for (const worker of byUse.slice(0, extra)) this.retire(worker, { kind: 'stop' });
     }
+    this.routeToNewest();
     // More serving than needed: a newer worker took over, so stale ones drain, first those
     // whose slot a current worker serves, then the oldest.
     const serving = live().filter((worker) => worker.routable);
@@ -213,11 +229,11 @@ export class Supervisor {
       const oldest = serving.filter(stale).sort((a, b) =>
         Number(served.has(b.slot)) - Number(served.has(a.slot)) || a.generation - b.generation || a.id - b.id);
       for (const worker of oldest.slice(0, excess)) {
+        if (this.heldBackStillAccepting(worker)) continue;
         if (worker.generation < this.generation) this.options.log(`clusterize: ${worker.label} is draining: a worker of the new release serves in its place`);
         this.retire(worker, { kind: 'replaced' });
       }
     }
-    this.routeToNewest();
     const slots = new Set(live().filter((worker) => !stale(worker)).map((worker) => worker.slot));
     this.forkWhatIsMissing(slots, live().length);
     this.killReplacedHungWorkers();
@@ -237,7 +253,8 @@ export class Supervisor {
         const listener = this.registry.get(key);
         if (listener === undefined) continue;
         if (superseded) {
-          worker.heldBack.add(key);
+          // A worker accepting on its own copy of the socket stops once it has closed it, and says so.
+          worker.heldBack.set(key, listener.transport === 'forward' ? null : Date.now());
           listener.unroute(worker);
         } else {
           worker.heldBack.delete(key);
@@ -245,6 +262,32 @@ export class Supervisor {
         }
       }
     }
+  }
+
+  /**
+   * True while another worker held back on one of `worker`'s listeners may still accept
+   * there: draining `worker` now could send its clients to that one, to be evicted again.
+   * A worker that has not confirmed within PAUSE_CONFIRM_MS is not waited for any longer.
+   */
+  private heldBackStillAccepting(worker: WorkerProcess): boolean {
+    let wait = Infinity;
+    for (const other of this.workers.values()) {
+      if (other === worker) continue;
+      for (const [key, pausedAt] of other.heldBack) {
+        if (pausedAt === null || !worker.keys.has(key)) continue;
+        const left = pausedAt + PAUSE_CONFIRM_MS - Date.now();
+        if (left > 0) {
+          wait = Math.min(wait, left);
+          continue;
+        }
+        this.options.log(`clusterize: ${other.label} did not confirm within ${PAUSE_CONFIRM_MS} ms that it stopped accepting; no longer waiting for it`);
+        other.heldBack.set(key, null);
+      }
+    }
+    if (wait === Infinity) return false;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.requestReconcile(), wait);
+    return true;
   }
 
   /** Memory and age recycles go one at a time, so the cluster never loses more than one worker's capacity to them. */

@@ -42,8 +42,13 @@ export class WorkerProcess {
   generation: number;
   /** Listener keys this worker's servers are registered for. */
   readonly keys = new Set<string>();
-  /** Listener keys it is ready on but not routed: a newer release serves them (see Supervisor). */
-  readonly heldBack = new Set<string>();
+  /**
+   * Listener keys it is ready on but not routed: a newer release serves them (see Supervisor).
+   * Each maps to when the worker was told to close its own copy of the listener's socket,
+   * until it confirms it did ('paused'); to null once it has, or where the primary alone
+   * decides who gets a connection (forwarding listeners).
+   */
+  readonly heldBack = new Map<string, number | null>();
   /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
   readonly awaitingAccept = new Set<string>();
   /** Open connections, as the worker last reported (heartbeats; forwarding policies also after each hand-off). */

@@ -213,7 +213,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       // The primary counts this worker ready once it really accepts.
       else this.send({ act: 'accepting', key });
     },
-    pause: ({ key }) => this.registrations.get(key)?.proxy.detach(),
+    pause: ({ key }) => {
+      this.registrations.get(key)?.proxy.detach();
+      // The primary holds back the next drain until no held-back worker can still accept.
+      this.send({ act: 'paused', key });
+    },
     share: ({ key, cap }) => {
       const registration = this.registrations.get(key);
       if (registration !== undefined) registration.cap = cap;
