@@ -6,6 +6,7 @@
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import { SOCKET_REQUESTS_HEADER, WORKER_HEADER } from './apps/serve.ts';
+import { proxyV2Header, sendProxyHeaders } from './proxy-header.ts';
 
 export interface LoadOptions {
   port: number;
@@ -22,6 +23,8 @@ export interface LoadOptions {
    * `pid` field of a JSON body (the examples). Bodies are seen on keep-alive connections only.
    */
   pidFrom?: 'header' | 'body';
+  /** Every connection starts with a PROXY protocol v2 header, each from another made-up client address. */
+  proxyProtocol?: boolean;
 }
 
 export interface Measured {
@@ -65,7 +68,9 @@ export function startLoad(options: LoadOptions): RunningLoad {
   };
   const fromBody = options.pidFrom === 'body';
   if (fromBody && options.churn) throw new Error('autocannon reports no body when each request has its own connection');
+  let connectionsOpened = 0;
   const setupClient = (client: autocannon.Client) => {
+    if (options.proxyProtocol === true) sendProxyHeaders(client, () => proxyV2Header(connectionsOpened++, options.port));
     let sentAt = 0;
     const events = client as unknown as EventEmitter;
     events.on('request', () => {

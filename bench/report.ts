@@ -93,6 +93,9 @@ over them. "vs RR" divides by node:cluster round-robin's median from the same ru
   clusterize's primary) during the measured load, from /proc, per 1,000 connections served. Each app
   response says how many requests its connection has carried, so a churn run proves that every
   request came on a new connection.
+- **+ PROXY protocol** (sticky's cost only): clusterize with \`--proxy-protocol\`; every connection starts with a
+  PROXY protocol v2 header naming a made-up client in 10.0.0.0/8, another per connection (bench/proxy-header.ts),
+  which sticky hashes. Compare the two such rows with each other, not with the plain ones.
 - **Reload under load**: ${settings.reloads} rolling reloads one after the other, 0.5 s apart, under each load:
   clusterize (default policy, SIGHUP to its primary), node:cluster round-robin with the usual
   fork-then-disconnect reload (bench/contenders/node-cluster-primary.ts; a worker still alive 5 s

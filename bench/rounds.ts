@@ -54,8 +54,9 @@ export async function runScenario(scenario: Scenario, contenders: readonly Conte
   const servers = new Map<Contender, Server>();
   const failedStarts = new Map<Contender, string>();
   const trials: Trial[] = [];
-  const loadFor = (server: Server) => ({
+  const loadFor = (contender: Contender, server: Server) => ({
     port: server.port, connections: scenario.connections, churn: scenario.churn, ...(scenario.path ? { path: scenario.path } : {}),
+    ...(contender.proxyProtocol === true ? { proxyProtocol: true } : {}),
   });
   try {
     for (const contender of contenders) {
@@ -68,7 +69,7 @@ export async function runScenario(scenario: Scenario, contenders: readonly Conte
       }
       servers.set(contender, server);
       // A failed warm-up shows again in the measured rounds.
-      if (settings.warmupSeconds > 0) await measureLoad({ ...loadFor(server), seconds: settings.warmupSeconds }).catch(() => undefined);
+      if (settings.warmupSeconds > 0) await measureLoad({ ...loadFor(contender, server), seconds: settings.warmupSeconds }).catch(() => undefined);
     }
     for (let round = 1; round <= settings.rounds; round++) {
       for (let i = 0; i < contenders.length; i++) {
@@ -76,7 +77,7 @@ export async function runScenario(scenario: Scenario, contenders: readonly Conte
         const server = servers.get(contender);
         const trial = server === undefined
           ? { round, contender: contender.id, measured: null, primaryCpuMs: null, problem: `did not start: ${failedStarts.get(contender)}` }
-          : await measure(server, scenario, loadFor(server), round, contender.id, settings.seconds);
+          : await measure(server, scenario, loadFor(contender, server), round, contender.id, settings.seconds);
         trials.push(trial);
         log(trial);
       }

@@ -10,7 +10,7 @@ export interface Scenario {
   readonly churn: boolean;
   /** The path of each request (default '/'). */
   readonly path?: () => string;
-  /** Only these contenders (ids); default: every contender but sticky (see contendersFor). */
+  /** Only these contenders (ids); default: every contender but sticky and those that read a PROXY protocol header (see contendersFor). */
   readonly contenders?: readonly string[];
   /** Workers per contender in this scenario; default: the run's setting. */
   readonly workers?: number;
@@ -19,10 +19,12 @@ export interface Scenario {
 /**
  * Who runs a scenario. `sticky` hashes the client's address, and autocannon connects from
  * one address only: with 2 workers it would serve everything from one of them, a figure
- * that says nothing. It runs in 'sticky-cost' instead.
+ * that says nothing. It runs in 'sticky-cost' instead, as do the contenders that read a
+ * PROXY protocol header (the header's made-up addresses vary per connection).
  */
-export function contendersFor<C extends { id: string }>(scenario: Scenario, all: readonly C[]): C[] {
-  return scenario.contenders === undefined ? all.filter((c) => c.id !== 'clusterize-sticky') : all.filter((c) => scenario.contenders!.includes(c.id));
+export function contendersFor<C extends { id: string; proxyProtocol?: boolean }>(scenario: Scenario, all: readonly C[]): C[] {
+  if (scenario.contenders !== undefined) return all.filter((c) => scenario.contenders!.includes(c.id));
+  return all.filter((c) => c.id !== 'clusterize-sticky' && c.proxyProtocol !== true);
 }
 
 const app = (name: string) => fileURLToPath(new URL(`./apps/${name}.ts`, import.meta.url));
@@ -47,9 +49,10 @@ export const scenarios: readonly Scenario[] = [
   {
     // One worker, so both policies hand every connection to the same place: the difference
     // is what sticky adds on the forwarding path (getpeername and a hash per connection).
+    // The -proxy pair reads a PROXY protocol v2 header first, and sticky hashes its address.
     id: 'sticky-cost',
-    label: "sticky's cost on the forwarding path: 1 worker (one client address here), a new connection per request, 50 at once",
+    label: "sticky's cost on the forwarding path: 1 worker, a new connection per request, 50 at once; plain (one client address) and behind PROXY protocol v2 (a made-up address per connection)",
     app: app('http'), connections: 50, churn: true, workers: 1,
-    contenders: ['node-cluster-rr', 'clusterize-round-robin', 'clusterize-sticky'],
+    contenders: ['node-cluster-rr', 'clusterize-round-robin', 'clusterize-sticky', 'clusterize-round-robin-proxy', 'clusterize-sticky-proxy'],
   },
 ];

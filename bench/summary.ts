@@ -111,6 +111,8 @@ export function checkTargets(results: readonly ScenarioResult[]): Target[] {
   }
   const sticky = ratio('sticky-cost', 'clusterize-sticky', 'clusterize-round-robin', 'requestsPerSecond');
   add('sticky-cost', 'sticky within 5% of round-robin on the forwarding path (or faster)', sticky, sticky >= 0.95);
+  const stickyProxy = ratio('sticky-cost', 'clusterize-sticky-proxy', 'clusterize-round-robin-proxy', 'requestsPerSecond');
+  add('sticky-cost', 'with PROXY protocol: sticky within 5% of round-robin (or faster)', stickyProxy, stickyProxy >= 0.95);
   for (const scenario of ['churn', 'keep-alive']) {
     const shared = ratio(scenario, 'clusterize-shared', 'node-cluster-none', 'requestsPerSecond');
     add(scenario, 'shared within 5% of node:cluster SCHED_NONE (or faster)', shared, shared >= 0.95);

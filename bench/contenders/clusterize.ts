@@ -5,14 +5,18 @@ import { reloadBySighup, startListening, stopProcess } from './launch.ts';
 
 const CLI = fileURLToPath(new URL('../../packages/core/bin/clusterize.js', import.meta.url));
 
-/** The clusterize CLI running the app with one dispatch policy; SIGHUP to its primary reloads. */
-export function clusterize(policy: PolicyName, isDefault: boolean): Contender {
+/**
+ * The clusterize CLI running the app with one dispatch policy; SIGHUP to its primary reloads.
+ * With `proxyProtocol` its listeners read a PROXY protocol header first (--proxy-protocol).
+ */
+export function clusterize(policy: PolicyName, isDefault: boolean, { proxyProtocol = false } = {}): Contender {
   return {
-    id: `clusterize-${policy}`,
-    label: `clusterize ${policy}${isDefault ? ' (default)' : ''}`,
+    id: `clusterize-${policy}${proxyProtocol ? '-proxy' : ''}`,
+    label: `clusterize ${policy}${isDefault ? ' (default)' : ''}${proxyProtocol ? ' + PROXY protocol' : ''}`,
     cluster: true,
+    proxyProtocol,
     async start(app, workers) {
-      const args = [CLI, '--workers', String(workers), '--policy', policy, app];
+      const args = [CLI, '--workers', String(workers), '--policy', policy, ...(proxyProtocol ? ['--proxy-protocol'] : []), app];
       const { proc, port } = await startListening(args, { PORT: '0' }, 'ready on ');
       return { port, primaryPid: proc.pid, reload: reloadBySighup(proc, 'clusterize'), stop: () => stopProcess(proc, true) };
     },

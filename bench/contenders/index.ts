@@ -21,6 +21,8 @@ export interface Contender {
   readonly label: string;
   /** False for the single process, where requests per worker mean nothing. */
   readonly cluster: boolean;
+  /** It expects every connection to start with a PROXY protocol header, as from HAProxy's send-proxy-v2. */
+  readonly proxyProtocol?: boolean;
   start(app: string, workers: number): Promise<Server>;
 }
 
@@ -33,4 +35,6 @@ export const contenders: readonly Contender[] = [
   nodeClusterShared,
   reusePortProcesses,
   ...policyNames.map((policy) => clusterize(policy, policy === DEFAULT_POLICY)),
+  clusterize('round-robin', false, { proxyProtocol: true }),
+  clusterize('sticky', false, { proxyProtocol: true }),
 ];
