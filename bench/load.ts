@@ -5,7 +5,7 @@
 // its latencies by the queue's length. The events below see every request and response.
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
-import { SOCKET_REQUESTS_HEADER, WORKER_HEADER } from './apps/serve.ts';
+import { SOCKET_ID_HEADER, SOCKET_REQUESTS_HEADER, WORKER_HEADER } from './apps/serve.ts';
 import { proxyV2Header, sendProxyHeaders } from './proxy-header.ts';
 
 export interface LoadOptions {
@@ -25,6 +25,8 @@ export interface LoadOptions {
   pidFrom?: 'header' | 'body';
   /** Every connection starts with a PROXY protocol v2 header, each from another made-up client address. */
   proxyProtocol?: boolean;
+  /** Called with each response's worker pid and connection id (bench/apps/serve.ts's headers; '' where missing). */
+  onResponse?: (pid: string, socketId: string) => void;
 }
 
 export interface Measured {
@@ -67,6 +69,8 @@ export function startLoad(options: LoadOptions): RunningLoad {
     perWorker[pid] = (perWorker[pid] ?? 0) + 1;
   };
   const fromBody = options.pidFrom === 'body';
+  const onResponse = options.onResponse;
+  if (fromBody && onResponse) throw new Error('onResponse reads the pid from the headers');
   if (fromBody && options.churn) throw new Error('autocannon reports no body when each request has its own connection');
   let connectionsOpened = 0;
   const setupClient = (client: autocannon.Client) => {
@@ -79,11 +83,18 @@ export function startLoad(options: LoadOptions): RunningLoad {
     events.on('headers', (head: ResponseHead) => {
       latencies.push(performance.now() - sentAt);
       if (head.statusCode < 200 || head.statusCode > 299) non2xx++;
+      let pid = '';
+      let socketId = '';
       for (let i = 0; i + 1 < head.headers.length; i += 2) {
         const name = head.headers[i]!.toLowerCase();
-        if (name === WORKER_HEADER && !fromBody) count(head.headers[i + 1]!);
-        else if (name === SOCKET_REQUESTS_HEADER && head.headers[i + 1] === '1') connections++;
+        const value = head.headers[i + 1]!;
+        if (name === WORKER_HEADER && !fromBody) {
+          pid = value;
+          count(pid);
+        } else if (name === SOCKET_REQUESTS_HEADER && value === '1') connections++;
+        else if (name === SOCKET_ID_HEADER) socketId = value;
       }
+      onResponse?.(pid, socketId);
     });
     events.on('connError', () => socketErrors++);
     events.on('timeout', () => timeouts++);

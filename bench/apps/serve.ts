@@ -6,17 +6,28 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ListenOptions } from 'node:net';
 
-/** Response headers: the pid of the process that served it, and how many requests its connection has carried. */
+/**
+ * Response headers: the pid of the process that served it, how many requests its connection
+ * has carried, and which connection it was (`<pid>-<serial>`): behind a proxy, the only way
+ * to count the proxy's upstream connections per worker.
+ */
 export const WORKER_HEADER = 'x-worker-pid';
 export const SOCKET_REQUESTS_HEADER = 'x-socket-requests';
+export const SOCKET_ID_HEADER = 'x-socket-id';
 
-const served = new WeakMap<Socket, number>();
+const served = new WeakMap<Socket, { id: string; requests: number }>();
+let sockets = 0;
 
 export function stamp(req: IncomingMessage, res: ServerResponse): void {
-  const count = (served.get(req.socket) ?? 0) + 1;
-  served.set(req.socket, count);
+  let socket = served.get(req.socket);
+  if (socket === undefined) {
+    socket = { id: `${process.pid}-${++sockets}`, requests: 0 };
+    served.set(req.socket, socket);
+  }
+  socket.requests++;
   res.setHeader(WORKER_HEADER, String(process.pid));
-  res.setHeader(SOCKET_REQUESTS_HEADER, String(count));
+  res.setHeader(SOCKET_REQUESTS_HEADER, String(socket.requests));
+  res.setHeader(SOCKET_ID_HEADER, socket.id);
 }
 
 /** Keeps the CPU busy for `ms` milliseconds (a request that computes rather than waits). */
