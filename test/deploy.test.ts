@@ -111,7 +111,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  haproxy?.kill();
+  await haproxy?.kill();
   await Promise.all(instances.map(({ proc }) => proc.close()));
 });
 

@@ -1,5 +1,5 @@
-// A real HAProxy (Debian's package; .ci/run installs it) run by a test: the config is the
-// test's own, in a temp directory with the runtime API's socket next to it.
+// A real HAProxy (Debian's package; .ci/run installs it) run by a test or by bench/pool.ts:
+// the config is the caller's own, in a temp directory with the runtime API's socket next to it.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -16,7 +16,8 @@ export interface Haproxy {
   serverStats(backend: string): Promise<Map<string, Record<string, number>>>;
   /** The operational state of each server of `backend` (`show servers state`): 'up', 'down', ... */
   serverStates(backend: string): Promise<Map<string, ServerState>>;
-  kill(): void;
+  /** SIGKILL; resolves once it has exited (its connections are closed then). */
+  kill(): Promise<void>;
 }
 
 export type ServerState = 'down' | 'starting' | 'up' | 'stopping';
@@ -46,7 +47,10 @@ export async function startHaproxy(port: number, config: (socket: string) => str
   const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  process.once('exit', () => child.kill('SIGKILL'));
+  const killAtExit = () => child.kill('SIGKILL');
+  process.once('exit', killAtExit);
+  // Each start's own listener goes with its HAProxy: a bench starts dozens.
+  child.once('exit', () => process.off('exit', killAtExit));
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`haproxy exited with ${code}:\n${output}`))));
   exited.catch(() => {});
   // HAProxy says nothing when it is ready: it is once its port accepts.
@@ -86,7 +90,10 @@ export async function startHaproxy(port: number, config: (socket: string) => str
       }
       return stats;
     },
-    kill: () => child.kill('SIGKILL'),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited.catch(() => undefined);
+    },
   };
 }
 
