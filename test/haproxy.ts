@@ -1,7 +1,7 @@
 // A real HAProxy (Debian's package; .ci/run installs it) run by a test or by bench/pool.ts:
 // the config is the caller's own, in a temp directory with the runtime API's socket next to it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ export interface Haproxy {
   serverStats(backend: string): Promise<Map<string, Record<string, number>>>;
   /** The operational state of each server of `backend` (`show servers state`): 'up', 'down', ... */
   serverStates(backend: string): Promise<Map<string, ServerState>>;
-  /** SIGKILL; resolves once it has exited (its connections are closed then). */
+  /** SIGKILL; resolves once it has exited (its connections are closed then) and its temp directory is gone. */
   kill(): Promise<void>;
 }
 
@@ -93,6 +93,7 @@ export async function startHaproxy(port: number, config: (socket: string) => str
     kill: async () => {
       child.kill('SIGKILL');
       await exited.catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
