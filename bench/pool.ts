@@ -15,7 +15,7 @@ import { renderPoolTables, summarize, writePoolResults, type PoolResult, type Re
 const MODES = ['direct', 'haproxy', 'reload'] as const;
 type Mode = (typeof MODES)[number];
 const POOL_MODES: readonly PoolMode[] = ['direct', 'haproxy'];
-/** Whatever happens, the bench ends: the full run takes about 10 minutes. */
+/** Whatever happens, the bench ends: the full run takes about 6 minutes. */
 const DEADLINE_MS = 22 * 60_000;
 const WARMUP_SECONDS = 1;
 const APP = fileURLToPath(new URL('./apps/http.ts', import.meta.url));
