@@ -22,9 +22,11 @@ const APP = fileURLToPath(new URL('./apps/http.ts', import.meta.url));
 
 /**
  * node:cluster both ways and every clusterize policy but sticky, which hashes the client's
- * address: from one address it serves everything from one worker.
+ * address: from one address it serves everything from one worker. Not the PROXY protocol
+ * contenders: autocannon sends the header here, HAProxy would not.
  */
-const candidates = contenders.filter((c) => c.id.startsWith('node-cluster-') || (c.id.startsWith('clusterize-') && c.id !== 'clusterize-sticky'));
+const candidates = contenders.filter((c) => c.id.startsWith('node-cluster-')
+  || (c.id.startsWith('clusterize-') && c.id !== 'clusterize-sticky' && c.proxyProtocol !== true));
 /** clusterize's rolling reload (SIGHUP) is the one issue 14 is about. */
 const reloadable = (id: string) => id.startsWith('clusterize-');
 
