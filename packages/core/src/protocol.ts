@@ -88,7 +88,7 @@ export type PrimaryMessage =
   | { act: 'share'; key: string; cap: number | null }
   /**
    * Rebalancing: close `count` keep-alive connections after their current response, and
-   * pass back new connections past `cap` for the next `hold` ms.
+   * pass back up to `count` new connections past `cap` in the next `hold` ms.
    */
   | { act: 'shed'; key: string; count: number; cap: number; hold: number }
   /** `peer`: the client the PROXY protocol header named, where the listener reads one. */

@@ -12,7 +12,7 @@
  * through while it is stale is rebalanced below.
  */
 export const CAP_RATIO = 1.25;
-export const CAP_SLACK = 4;
+export const CAP_SLACK = 2;
 
 /** The cap for each of `workers` routable workers with a mean of `mean` open connections; null: no cap. */
 export function acceptCap(mean: number, workers: number): number | null {
@@ -26,7 +26,7 @@ export function acceptCap(mean: number, workers: number): number | null {
  * the counts workers report swing from near 0 to all of them within milliseconds; a cap
  * that followed every dip would send a share of such connections through the primary.
  */
-export const MEAN_HALF_LIFE_MS = 2_000;
+export const MEAN_HALF_LIFE_MS = 500;
 
 export class PeakMean {
   private peak = 0;
@@ -45,15 +45,17 @@ export class PeakMean {
 
 /**
  * Rebalancing. Connections that are already open stay where they are: after a reload or a
- * scale-up, or a burst that reached a worker before its cap did, a proxy's pool can stay
- * skewed for hours. A worker at least SHED_EXCESS connections and SHED_RATIO x above the
- * mean for REBALANCE_AFTER_MS is asked to close its excess keep-alive connections after their current response, and to
- * pass back new connections above the mean for SHED_HOLD_MS, so that the proxy's reopened
- * connections land on the others. Short connections swing above it only for moments.
+ * scale-up, or a burst that reached a worker while its cap was high, a proxy's pool can
+ * stay skewed for hours. A worker at least SHED_EXCESS connections and SHED_RATIO x above
+ * the mean for REBALANCE_AFTER_MS is asked to close that many keep-alive connections after
+ * their current response, and to pass back as many new connections as it closed while it
+ * is above the mean (for at most SHED_HOLD_MS), so that the proxy's reopened connections
+ * land on the others. The pass-backs are bounded by what it closed: a false alarm with
+ * short connections costs a few hops, not seconds of them.
  */
 export const SHED_RATIO = 1.1;
 export const SHED_EXCESS = 2;
-export const REBALANCE_AFTER_MS = 1_000;
+export const REBALANCE_AFTER_MS = 300;
 export const SHED_HOLD_MS = 2_000;
 
 /** How many connections a worker with `connections` should shed (0: it is within its share). */

@@ -24,6 +24,8 @@ export class SharedListener extends ForwardingListener {
   private readonly overSince = new Map<WorkerProcess, number>();
   private readonly shedAt = new Map<WorkerProcess, number>();
   private readonly peakMean = new PeakMean();
+  /** Looks again once a worker above its share has been so for REBALANCE_AFTER_MS, reports or not. */
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(key: string, query: ListenQuery, handle: ListenHandle, sockname: Sockname | null, closed: ClosedConnections) {
     super(key, query, handle, sockname, leastConnections.createBalancer!(), { byClientAddress: false, proxyProtocol: false }, closed);
@@ -91,6 +93,11 @@ export class SharedListener extends ForwardingListener {
     const since = this.overSince.get(worker);
     if (since === undefined) {
       this.overSince.set(worker, now);
+      // A pool that stays skewed sends no reports: only heartbeats, up to a second apart.
+      this.recheck ??= setTimeout(() => {
+        this.recheck = undefined;
+        this.updateCaps();
+      }, REBALANCE_AFTER_MS).unref();
       return;
     }
     const shedAt = this.shedAt.get(worker) ?? -Infinity;

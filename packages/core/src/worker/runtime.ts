@@ -22,9 +22,10 @@ interface Registration {
   transport: Transport;
   /** Shared sockets: open connections past which new ones go back to the primary (null: none). */
   cap: number | null;
-  /** While rebalancing (until `holdUntil`), a lower cap: the mean. */
+  /** While rebalancing (until `holdUntil`), up to `holdBudget` new connections past `holdCap` (the mean) go back too. */
   holdCap: number;
   holdUntil: number;
+  holdBudget: number;
 }
 
 interface PendingListen {
@@ -186,7 +187,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         return;
       }
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed), (client) => this.passBack(key, client));
-      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport, cap: null, holdCap: 0, holdUntil: 0 });
+      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport, cap: null, holdCap: 0, holdUntil: 0, holdBudget: 0 });
       track(pending.server);
       shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear soon when they open and close.
@@ -227,7 +228,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       if (registration === undefined || this.draining) return;
       registration.holdCap = cap;
       registration.holdUntil = Date.now() + hold;
-      shed(registration.server, count);
+      registration.holdBudget = shed(registration.server, count);
     },
     conn: ({ key, id, peer }, handle) => {
       const client = handle as ClientHandle | undefined;
@@ -270,8 +271,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const registration = this.registrations.get(key);
     if (registration === undefined || registration.cap === null || this.draining || !process.connected) return false;
     const connections = this.openConnections();
-    const cap = registration.holdUntil > 0 && Date.now() < registration.holdUntil ? Math.min(registration.cap, registration.holdCap) : registration.cap;
-    if (connections < cap) return false;
+    if (connections < registration.cap) {
+      const holding = registration.holdBudget > 0 && connections >= registration.holdCap && Date.now() < registration.holdUntil;
+      if (!holding) return false;
+      registration.holdBudget--;
+    }
     const message: WorkerMessage = { act: 'handback', key, connections };
     this.#sendRaw({ ...envelope(message), token: this.#token }, client as never, undefined, () => client.close());
     return true;
