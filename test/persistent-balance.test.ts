@@ -112,6 +112,10 @@ describe.each(['shared', 'reuseport'])('a pool of %s keep-alive connections open
       expect(counts.length, `round ${round}: ${counts.join('/')}`).toBe(2);
       expect(Math.min(...counts), `round ${round}: ${counts.join('/')}`).toBeGreaterThanOrEqual(POOL / 2 - 3);
     }
+    // The balancing shows in the metrics: connections passed back to the primary, or pools rebalanced.
+    const metrics = (await request(admin, '/metrics')).body;
+    const total = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{worker="\\d+"\\} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+    expect(total('clusterize_worker_connections_passed_back_total') + total('clusterize_worker_shed_requests_total')).toBeGreaterThan(0);
   });
 });
 

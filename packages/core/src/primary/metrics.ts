@@ -49,6 +49,16 @@ export function renderClusterMetrics(workers: readonly WorkerProcess[], stats: C
       samples: perWorker((worker) => worker.accepted),
     },
     {
+      name: 'clusterize_worker_connections_passed_back_total', type: 'counter',
+      help: 'Connections each worker accepted on a shared socket above its share and passed back to the primary, which gave them to the least busy worker.',
+      samples: perWorker((worker) => worker.passedBack),
+    },
+    {
+      name: 'clusterize_worker_shed_requests_total', type: 'counter',
+      help: 'Times each worker, far above the mean of open connections, was asked to close some keep-alive connections so that they reopen elsewhere.',
+      samples: perWorker((worker) => worker.shedRequests),
+    },
+    {
       name: 'clusterize_metrics_missing_workers', type: 'gauge', help: 'Workers left out of this scrape because they did not answer in time.',
       samples: [{ value: missing }],
     },

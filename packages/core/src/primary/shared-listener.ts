@@ -61,6 +61,7 @@ export class SharedListener extends ForwardingListener {
   /** A worker at its cap passed a connection back; `connections` is its count as it sent it. */
   override adopt(worker: WorkerProcess, client: ClientHandle, connections: number): void {
     worker.connections = connections;
+    worker.passedBack++;
     this.enqueue(client);
     this.updateCaps();
   }
@@ -103,6 +104,7 @@ export class SharedListener extends ForwardingListener {
     const shedAt = this.shedAt.get(worker) ?? -Infinity;
     if (now - since < REBALANCE_AFTER_MS || now - shedAt < SHED_HOLD_MS) return;
     this.shedAt.set(worker, now);
+    worker.shedRequests++;
     worker.post({ act: 'shed', key: this.key, count: excess, cap: mean, hold: SHED_HOLD_MS });
   }
 }

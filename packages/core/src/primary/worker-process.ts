@@ -55,6 +55,10 @@ export class WorkerProcess {
   connections = 0;
   /** Connections it accepted since it started, as of its last heartbeat. */
   accepted = 0;
+  /** Connections it accepted on a shared socket and passed back to the primary, above its share (see SharedListener). */
+  passedBack = 0;
+  /** Times it was asked to shed keep-alive connections to rebalance the cluster. */
+  shedRequests = 0;
   readonly startedAt = Date.now();
   readyAt: number | undefined;
   exit: ExitInfo | undefined;
