@@ -1,17 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startHaproxy, type Haproxy } from './haproxy.ts';
 import { CLI, connectRaw, fixture, freePort, getRequest, parseResponses, run, startCli, within, type RawConnection, type Started } from './helpers.ts';
 
 let cli: Started | undefined;
-let haproxy: ChildProcess | undefined;
+let haproxy: Haproxy | undefined;
 
 afterEach(async () => {
-  haproxy?.kill('SIGKILL');
+  await haproxy?.kill();
   haproxy = undefined;
   await cli?.close();
   cli = undefined;
@@ -156,14 +153,9 @@ describe('PROXY protocol, headers written by hand', () => {
 });
 
 /** Starts HAProxy (the Debian package) on a free loopback port, in front of `backend`, sending the PROXY header version `send`. */
-async function startHaproxy(backend: number, send: 'send-proxy' | 'send-proxy-v2'): Promise<number> {
-  const version = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
-  if (version.error !== undefined) {
-    throw new Error(`haproxy is not installed (${version.error.message}): install it with 'apt-get install -y haproxy'; .ci/run installs it`);
-  }
+async function startProxy(backend: number, send: 'send-proxy' | 'send-proxy-v2'): Promise<number> {
   const front = await freePort();
-  const config = join(mkdtempSync(join(tmpdir(), 'clusterize-haproxy-')), 'haproxy.cfg');
-  writeFileSync(config, [
+  haproxy = await startHaproxy(front, () => [
     'defaults',
     '  mode tcp',
     '  timeout connect 5s',
@@ -176,23 +168,6 @@ async function startHaproxy(backend: number, send: 'send-proxy' | 'send-proxy-v2
     `  server clusterize 127.0.0.1:${backend} ${send}`,
     '',
   ].join('\n'));
-  let output = '';
-  haproxy = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  haproxy.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  haproxy.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const exited = new Promise<never>((_, reject) => haproxy!.once('exit', (code) => reject(new Error(`haproxy exited with ${code}:\n${output}`))));
-  // HAProxy says nothing when it is ready: it is once its port accepts.
-  const accepting = (async () => {
-    for (;;) {
-      const open = await new Promise<boolean>((resolve) => {
-        const probe = net.connect(front, '127.0.0.1', () => { probe.destroy(); resolve(true); });
-        probe.on('error', () => resolve(false));
-      });
-      if (open) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
-  await within(Promise.race([accepting, exited]), 10_000, 'haproxy accepting');
   return front;
 }
 
@@ -212,7 +187,7 @@ describe('PROXY protocol behind a real HAProxy', () => {
   for (const send of ['send-proxy', 'send-proxy-v2'] as const) {
     it(`${send}: the app sees the client's own address and port`, async () => {
       cli = await startProxied('sticky');
-      const front = await startHaproxy(cli.port, send);
+      const front = await startProxy(cli.port, send);
       for (const localAddress of ['127.0.0.5', '127.0.0.6']) {
         const { reply, localPort } = await requestFrom(front, localAddress, `/${send}`);
         expect(seen(reply.body)).toMatchObject({ url: `/${send}`, remoteAddress: localAddress, remotePort: localPort, remoteFamily: 'IPv4' });
