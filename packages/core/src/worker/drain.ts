@@ -12,6 +12,10 @@ interface Tracked {
   upgraded: Set<net.Socket>;
   sessions: Set<Session>;
   draining: boolean;
+  /** Told when a connection opens or closes (the worker reports its load to the primary). */
+  onCountChange: (() => void) | undefined;
+  /** The 'request' hook that closes shed connections is in place (added by the first shed()). */
+  shedding: boolean;
 }
 
 interface Session {
@@ -48,10 +52,19 @@ function speaksHttp1(server: net.Server, socket: net.Socket): boolean {
   return http2 && socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2';
 }
 
-/** Keeps the open connections (and HTTP/2 sessions) of a server, for draining it. */
-export function track(server: net.Server): void {
-  if (tracked.has(server)) return;
-  const state: Tracked = { sockets: new Set(), http1: new Set(), upgraded: new Set(), sessions: new Set(), draining: false };
+/**
+ * Keeps the open connections (and HTTP/2 sessions) of a server, for draining it;
+ * `onCountChange` is told whenever one opens or closes.
+ */
+export function track(server: net.Server, onCountChange?: () => void): void {
+  const existing = tracked.get(server);
+  if (existing !== undefined) {
+    existing.onCountChange = onCountChange ?? existing.onCountChange;
+    return;
+  }
+  const state: Tracked = {
+    sockets: new Set(), http1: new Set(), upgraded: new Set(), sessions: new Set(), draining: false, onCountChange, shedding: false,
+  };
   tracked.set(server, state);
   const keepHttp1 = (socket: net.Socket) => {
     if (!speaksHttp1(server, socket)) return;
@@ -61,14 +74,15 @@ export function track(server: net.Server): void {
   server.on('connection', (socket: net.Socket) => {
     accepted++;
     state.sockets.add(socket);
-    socket.once('close', () => state.sockets.delete(socket));
+    state.onCountChange?.();
+    socket.once('close', () => {
+      state.sockets.delete(socket);
+      state.onCountChange?.();
+    });
     if (!(server instanceof tls.Server)) keepHttp1(socket);
   });
   // TLS: requests are read from the TLS socket, which exists once the handshake is done.
   if (server instanceof tls.Server) server.on('secureConnection', keepHttp1);
-  server.prependListener('request', (req: http.IncomingMessage, res: unknown) => {
-    if (closeAfterNext.delete(req.socket)) closeAfterResponse(res);
-  });
   watchUpgrades(server, state.upgraded, state.http1);
   // HTTP/2: server.close() leaves sessions open; they must be closed one by one. One whose
   // handshake ends during a drain is closed at once.
@@ -89,6 +103,13 @@ export function track(server: net.Server): void {
 export function shed(server: net.Server, count: number): number {
   const state = tracked.get(server);
   if (state === undefined || state.draining) return 0;
+  // Only servers that were asked to shed pay for the check, on each request from then on.
+  if (!state.shedding) {
+    state.shedding = true;
+    server.prependListener('request', (req: http.IncomingMessage, res: unknown) => {
+      if (closeAfterNext.delete(req.socket)) closeAfterResponse(res);
+    });
+  }
   let picked = 0;
   for (const socket of state.http1) {
     if (picked >= count) break;

@@ -188,16 +188,10 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       }
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed), (client) => this.passBack(key, client));
       this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport, cap: null, holdCap: 0, holdUntil: 0, holdBudget: 0 });
-      track(pending.server);
-      shareTicketKeys(pending.server, ticketKeys);
       // Balancing by open connections needs to hear soon when they open and close.
-      if (reportLoad > 0) {
-        this.loadReportMs = Math.min(this.loadReportMs, reportLoad);
-        pending.server.on('connection', (socket: net.Socket) => {
-          this.scheduleLoadReport();
-          socket.once('close', () => this.scheduleLoadReport());
-        });
-      }
+      if (reportLoad > 0) this.loadReportMs = Math.min(this.loadReportMs, reportLoad);
+      track(pending.server, reportLoad > 0 ? this.scheduleLoadReport : undefined);
+      shareTicketKeys(pending.server, ticketKeys);
       intoApp(() => pending.callback(0, proxy));
       this.scheduleReady();
     },
@@ -343,9 +337,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     queueMicrotask(this.guardedReport);
   }
 
-  private scheduleLoadReport(): void {
+  private readonly scheduleLoadReport = (): void => {
     this.loadTimer ??= setTimeout(this.guardedReport, this.loadReportMs).unref();
-  }
+  };
 
   private readonly guardedReport = guarded('reporting load', () => this.report());
 
