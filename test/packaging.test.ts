@@ -95,7 +95,13 @@ describe('installed into a project outside the repository', () => {
     writeFileSync(join(project, `${name}.mjs`), readmeExample(name));
     // Express and Koa print the address object; Fastify logs "Server listening at http://...".
     const { proc, port } = await serve([`${name}.mjs`], /(?:port: |listening at http:\/\/[^\s"]+:)(\d+)/);
-    expect((await within(workerPids(port, 2), 20_000, 'both workers answering')).size).toBe(2);
+    // Fastify's line comes from a worker, maybe before the other is ready, and under shared the
+    // kernel picks the worker of each connection: ask until both have answered (bounded).
+    const pids = new Set<number>();
+    for (const deadline = Date.now() + 20_000; pids.size < 2 && Date.now() < deadline;) {
+      for (const pid of await workerPids(port, 2)) pids.add(pid);
+    }
+    expect(pids.size).toBe(2);
     expect(await within(proc.stop('SIGTERM'), 15_000, 'the primary exiting')).toEqual({ code: 0, signal: null });
   });
 
@@ -108,7 +114,13 @@ describe('installed into a project outside the repository', () => {
       'http.createServer((req, res) => res.end(JSON.stringify({ pid: process.pid }))).listen(0, \'127.0.0.1\');',
     ].join('\n'));
     const { proc, port } = await serve([bin, '--workers', '2', 'server.mjs'], /workers ready on [\d.]+:(\d+)/);
-    expect((await within(workerPids(port, 2), 20_000, 'both workers answering')).size).toBe(2);
+    // Fastify's line comes from a worker, maybe before the other is ready, and under shared the
+    // kernel picks the worker of each connection: ask until both have answered (bounded).
+    const pids = new Set<number>();
+    for (const deadline = Date.now() + 20_000; pids.size < 2 && Date.now() < deadline;) {
+      for (const pid of await workerPids(port, 2)) pids.add(pid);
+    }
+    expect(pids.size).toBe(2);
     expect(await within(proc.stop('SIGTERM'), 15_000, 'the primary exiting')).toEqual({ code: 0, signal: null });
   });
 });
