@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { envelope, type LoopDelay, type PrimaryMessage } from '../protocol.js';
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import { OutputTail } from './output-tail.js';
+import { signalChild } from './signal-child.js';
 
 /**
  * starting: forked, runtime not yet loaded. online: runtime loaded. listening: a server
@@ -189,13 +190,9 @@ export class WorkerProcess {
     }
   }
 
+  /** Signals the process, only while it is ours and alive (see signalChild); a spawn that failed has none. */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (!this.alive || this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      this.child.kill(signal);
-    } catch {
-      // ESRCH: it is already gone; its 'exit' is on the way.
-    }
+    if (this.alive) signalChild(this.child, signal);
   }
 }
 
