@@ -193,7 +193,7 @@ describe('recycling', () => {
 });
 
 describe('workers that drain on their own', () => {
-  it('is replaced at once and killed at shutdownTimeout + grace even if its beforeExit hook never settles', async () => {
+  it('is replaced after restartDelay and killed at shutdownTimeout + grace even if its beforeExit hook never settles', async () => {
     const running = await startApi('A stuck-exit', { shutdownTimeout: 1_500 });
     const [leaving, staying] = running.cluster.workers;
     const sentAt = Date.now();
@@ -205,6 +205,20 @@ describe('workers that drain on their own', () => {
     expect(running.cluster.workers.map((w) => w.pid)).toContain(staying!.pid);
     expectSettled(running, 2, 'A', 0);
   });
+});
+
+describe('workers that drain themselves in a loop', () => {
+  it('are replaced after the crash backoff, doubling each time, and the line says why', async () => {
+    const running = createApi('A sigterm-self', { workers: 1, restartDelay: 100, maxRestartDelay: 60_000 });
+    running.cluster.start().catch(() => undefined);
+    const replacing = /is draining on its own \(a SIGTERM from outside the cluster, or its app\); starting a replacement in (\d+) ms/;
+    await until(() => running.log.filter((line) => replacing.test(line)).length >= 5, 20_000, 'five workers draining themselves');
+    const delays = running.log.flatMap((line) => replacing.exec(line)?.[1] ?? []).map(Number).slice(0, 5);
+    expect(delays).toEqual([100, 200, 400, 800, 1_600]);
+    expect(running.log.filter((line) => replacing.test(line))[4]).toMatch(/\(5 failures in a row\)$/);
+    // One replacement per drain, no more: the first worker and the four that followed it, and one on its way.
+    expect(running.forks.length).toBeLessThanOrEqual(6);
+  }, 30_000);
 });
 
 describe('a script that can never start', () => {

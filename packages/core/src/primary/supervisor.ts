@@ -136,10 +136,15 @@ export class Supervisor {
     this.retire(worker, { kind: 'hung', detail });
   }
 
-  /** The worker began to drain by itself (a signal sent to it, its app): it gets a deadline and a replacement. */
+  /**
+   * The worker began to drain by itself (a signal sent to it, its app): it gets a deadline
+   * and a replacement, after the crash backoff: a worker that drains itself right after it
+   * starts would otherwise be replaced in a loop that spins the CPU.
+   */
   drainedBySelf(worker: WorkerProcess): void {
     if (!worker.alive || worker.leaving !== undefined) return;
-    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) is draining on its own; starting a replacement`);
+    const delay = this.afterFailure(worker.readyAt === undefined ? undefined : Date.now() - worker.readyAt);
+    this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) is draining on its own (a SIGTERM from outside the cluster, or its app); starting a replacement in ${delay} ms${this.inARow()}`);
     this.retire(worker, { kind: 'self' });
   }
 
@@ -386,8 +391,7 @@ export class Supervisor {
     if (readyAt === undefined && worker.leaving === undefined && this.failedStart(worker)) return;
     const delay = this.afterFailure(readyAt === undefined ? undefined : Date.now() - readyAt);
     const current = [...this.workers.values()].filter((w) => w.leaving === undefined && w.generation === this.generation).length;
-    const inARow = this.backoff.crashesInARow > 1 ? ` (${this.backoff.crashesInARow} crashes in a row)` : '';
-    const next = current < this.target ? `; starting a replacement in ${delay} ms${inARow}` : '';
+    const next = current < this.target ? `; starting a replacement in ${delay} ms${this.inARow()}` : '';
     this.options.log(`clusterize: ${worker.label} ${worker.describeExit()}${next}`);
     this.requestReconcile();
   }
@@ -403,6 +407,12 @@ export class Supervisor {
     if (detail === undefined) return false;
     this.failStart(clusterizeError('ERR_CLUSTERIZE_NODE_INTERNALS', detail));
     return true;
+  }
+
+  /** ` (N failures in a row)` once a crash or self-drain follows another without a stable worker between them. */
+  private inARow(): string {
+    const count = this.backoff.crashesInARow;
+    return count > 1 ? ` (${count} failures in a row)` : '';
   }
 
   /** Backs off the next fork; returns the delay. */
