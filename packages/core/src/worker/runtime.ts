@@ -7,11 +7,12 @@ import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMess
 import { acceptedConnections, openConnections, shed, track } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
-import { guarded, intoApp, reportRuntimeError } from './guard.js';
+import { guarded, intoApp, logLine, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
 import { ClusterMetricsRequests, registryJson } from './metrics.js';
 import { ignoreBrokenOutputPipes } from './output-pipes.js';
+import { SendsInFlight } from './sends-in-flight.js';
 import { FOREVER, ProxyHandle } from './proxy-handle.js';
 
 interface Registration {
@@ -89,6 +90,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private readonly metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }));
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
   #sendRaw: NonNullable<typeof process.send> = () => false;
+  /** Our messages not yet written to the channel: a drain exits only once they are. */
+  private readonly inFlight = new SendsInFlight();
 
   constructor(readonly id: number, token: string, settings: RuntimeSettings) {
     super();
@@ -152,11 +155,16 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const servers = [...this.registrations.values()].map(({ server }) => server);
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
-    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely);
+    const settled = async (deadline: number) => {
+      const pending = this.inFlight.pending;
+      if (await this.inFlight.settled(deadline) || pending === 0) return;
+      logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
+    };
+    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely, settled);
   }
 
   private send(message: WorkerMessage): void {
-    if (process.connected) this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, ignoreError);
+    if (process.connected) this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, this.inFlight.track());
   }
 
   private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
@@ -271,7 +279,12 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       registration.holdBudget--;
     }
     const message: WorkerMessage = { act: 'handback', key, connections };
-    this.#sendRaw({ ...envelope(message), token: this.#token }, client as never, undefined, () => client.close());
+    const written = this.inFlight.track();
+    this.#sendRaw({ ...envelope(message), token: this.#token }, client as never, undefined, (error) => {
+      // Our copy of the descriptor: once written, the channel holds it until the primary reads it.
+      client.close();
+      written(error);
+    });
     return true;
   }
 
@@ -384,8 +397,6 @@ function bindError(errno: number, query: ServerQuery): Error {
   const error = new Error(`listen ${code}: could not accept on ${query.address ?? '*'}:${query.port}`);
   return Object.assign(error, { errno, code, syscall: 'listen', address: query.address, port: query.port });
 }
-
-function ignoreError(): void {}
 
 /**
  * At `maxConnections` Node's onconnection drops a new connection; node:cluster's worker
