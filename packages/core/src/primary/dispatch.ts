@@ -41,7 +41,8 @@ type Handlers = {
 /**
  * Routes each protocol message from a worker, once its token and shape are checked, to its
  * handler. Handlers record facts (a worker listens, is ready, drains, answered a ping) and
- * leave every decision about forking or retiring workers to the supervisor.
+ * leave every decision about forking, retiring, killing and routing workers to the
+ * supervisor's plan.
  */
 export function createDispatcher(context: DispatchContext): (worker: WorkerProcess, message: unknown, handle: unknown) => void {
   const { policy, registry, supervisor, health, metrics, events, ticketKeys, log } = context;
@@ -72,11 +73,8 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       if (listener === undefined) return listenFailed(worker, query, acquired.errno);
       if (worker.state === 'starting' || worker.state === 'online') worker.moveTo('listening');
       events.listening(worker, listener.sockname ?? query.address ?? '');
-      if (worker.state === 'ready' && worker.leaving === undefined) {
-        listener.route(worker);
-        // A worker held back for a newer release is held back on this listener too.
-        supervisor.requestReconcile();
-      }
+      // A worker that is ready already is routed here too (or held back, for a newer release).
+      if (worker.state === 'ready') supervisor.requestReconcile();
     },
     unlisten: (worker, { key }) => registry.release(worker, key),
     listenFailed: (worker, { key, errno }) => {
@@ -86,13 +84,13 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     },
     ready: (worker) => {
       if (!worker.moveTo('ready')) return;
+      // A worker that accepts on its own copy of the socket is ready once it says it accepts there.
       for (const key of worker.keys) {
-        const listener = registry.get(key);
-        if (listener === undefined) continue;
-        // A worker that accepts on its own copy of the socket is ready once it says it accepts.
-        if (listener.transport !== 'forward') worker.awaitingAccept.add(key);
-        listener.route(worker);
+        const transport = registry.get(key)?.transport;
+        if (transport !== undefined && transport !== 'forward') worker.awaitingAccept.add(key);
       }
+      // The plan routes it on each listener; a worker served only by forwarding is ready now.
+      supervisor.requestReconcile();
       announceIfAccepting(worker);
     },
     accepting: (worker, { key }) => {

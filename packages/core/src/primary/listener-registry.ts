@@ -68,6 +68,7 @@ export class ListenerRegistry {
   release(worker: WorkerProcess, key: string): void {
     const listener = this.listeners.get(key);
     worker.keys.delete(key);
+    worker.routed.delete(key);
     worker.heldBack.delete(key);
     if (listener === undefined || !listener.registered.delete(worker)) return;
     listener.unroute(worker);
@@ -94,6 +95,7 @@ export class ListenerRegistry {
   forget(worker: WorkerProcess): void {
     for (const listener of this.withHandoffs()) listener.forget(worker);
     worker.keys.clear();
+    worker.routed.clear();
     worker.heldBack.clear();
   }
 

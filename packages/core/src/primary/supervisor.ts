@@ -4,16 +4,15 @@ import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import type { ListenerRegistry } from './listener-registry.js';
 import { getPolicy } from './policies/index.js';
+import { PAUSE_CONFIRM_MS, plan, type Action, type Desired, type Observed, type ObservedWorker, type Route } from './plan.js';
 import { Waiters } from './waiters.js';
 import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 
 /** Failed starts in a row, before the cluster was ever ready, after which it gives up. */
 export const START_ATTEMPTS = 5;
-/** Grace after shutdownTimeout for a worker to act on its own deadline before SIGKILL. */
-export const KILL_GRACE_MS = 1_000;
-/** How long the next old worker's drain waits for held-back workers to confirm they stopped accepting. */
-export const PAUSE_CONFIRM_MS = 1_000;
 const OUTPUT_LINES_IN_REPORT = 10;
+/** Plans in one reconcile before it gives up on a plan that does not settle (a defect). */
+const MAX_PASSES = 4;
 
 export type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -42,33 +41,21 @@ export interface SupervisorHost {
 
 /**
  * Keeps the cluster at its desired state: `target` ready workers, all of release
- * `generation`. Operations (start, reload, scale, recycle, shutdown) and events (ready,
- * exit, hung, a worker draining on its own) only change the desired or the recorded state
- * and ask for a reconcile; `reconcile()` is the one place that forks or retires workers,
- * and running it again is always safe.
+ * `generation`. Operations (start, reload, scale, recycle, shutdown) change the desired
+ * state; events (ready, exit, hung, a worker draining on its own) record facts. Both only
+ * ask for a reconcile, and `reconcile()` hands the desired and the observed state to
+ * `plan()` (plan.ts), which decides every fork, retirement, kill and route, and applies
+ * what it returns. One timer wakes it when the plan asks (a backoff, a deadline).
  *
- * A reload bumps the generation: older workers are replaced `maxSurge` at a time, each
- * drained only once a newer one is ready. A newer reload during a reload bumps it again,
- * so every worker ends up running code at least as new as the last request. Crashed
- * workers are replaced after a backoff that doubles per crash in a row. Before the
- * cluster has been ready once, START_ATTEMPTS failed starts in a row stop it.
+ * A reload bumps the generation, so every worker ends up running code at least as new as
+ * the last request. Crashed workers, and workers that drain on their own, are replaced
+ * after a backoff that doubles per failure in a row. Before the cluster has been ready
+ * once, START_ATTEMPTS failed starts in a row stop it.
  *
  * Each worker holds a slot, its place in the cluster (0 to target - 1), which the `sticky`
- * policy maps clients to. A new worker takes the lowest slot no current worker holds: a
- * crashed, hung, recycled or reloaded worker's replacement takes over its slot, so its
- * clients follow. During a reload an old and a new worker hold the same slot until the
- * old one drains, and the old worker retired first is one whose slot a ready new worker
- * holds; a scale-down retires the highest slots.
- *
- * During a reload, once a new worker is ready, the old ones still waiting for their turn to
- * drain get no new connections (they are held back: unrouted, still serving what they
- * have), so a client evicted from one old worker reconnects to a new one, never to another
- * old one to be evicted again. Under `sticky` the old worker is held back once the new
- * worker of its own slot is ready, so a slot's clients move once, together. A listener's
- * last routed worker is never held back: a new worker must be ready on it first. Where
- * workers accept on their own copy of the socket (shared, reuseport), a held-back worker
- * stops accepting only once it has closed its copy, so no old worker starts to drain
- * while another on the same listener has not confirmed that (for at most PAUSE_CONFIRM_MS).
+ * policy maps clients to: a replacement takes over its predecessor's slot, so its clients
+ * follow. During a reload an old and a new worker hold the same slot until the old one
+ * drains.
  */
 export class Supervisor {
   state: SupervisorState = 'idle';
@@ -78,15 +65,16 @@ export class Supervisor {
   private nextId = 0;
   private readonly backoff: Backoff;
   /** No fork before this time (crash backoff). */
-  private forkGate = 0;
-  private gateTimer: NodeJS.Timeout | undefined;
-  /** Reconciles when the wait for an unconfirmed pause runs out. */
-  private pauseTimer: NodeJS.Timeout | undefined;
+  private forkAfter = 0;
+  /** The plan's one timer: it asked to be run again then. */
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt: number | undefined;
   private reconcileQueued = false;
   private startedOnce = false;
   private failedStartsInARow = 0;
   private readonly waiters = new Waiters();
   private stopping: Promise<ShutdownReport> | undefined;
+  private readonly supersededBySlot: boolean;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -95,6 +83,7 @@ export class Supervisor {
   ) {
     this.target = options.workers;
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
+    this.supersededBySlot = getPolicy(options.policy).supersededBySlot === true;
   }
 
   /** Resolves once `target` workers are ready; rejects (START_FAILED) when start-up cannot succeed. */
@@ -129,11 +118,12 @@ export class Supervisor {
 
   /** A worker left a heartbeat unanswered too long: routed around now, killed once others serve in its place. */
   hung(worker: WorkerProcess, detail: string): void {
-    if (!worker.alive || worker.leaving !== undefined) return;
+    if (!worker.alive || worker.leaving !== undefined || worker.hung !== undefined) return;
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${detail}; replacing it`);
+    worker.hung = detail;
     worker.failure = `was killed: ${detail}`;
     this.host.recycle(worker, 'hung', detail);
-    this.retire(worker, { kind: 'hung', detail });
+    this.requestReconcile();
   }
 
   /**
@@ -142,10 +132,11 @@ export class Supervisor {
    * starts would otherwise be replaced in a loop that spins the CPU.
    */
   drainedBySelf(worker: WorkerProcess): void {
-    if (!worker.alive || worker.leaving !== undefined) return;
+    if (!worker.alive || worker.leaving !== undefined || worker.drainsOnItsOwn) return;
+    worker.drainsOnItsOwn = true;
     const delay = this.afterFailure(worker.readyAt === undefined ? undefined : Date.now() - worker.readyAt);
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) is draining on its own (a SIGTERM from outside the cluster, or its app); starting a replacement in ${delay} ms${this.inARow()}`);
-    this.retire(worker, { kind: 'self' });
+    this.requestReconcile();
   }
 
   /** The worker's drain deadline cut `connections` open connections. */
@@ -174,13 +165,11 @@ export class Supervisor {
   shutdown(): Promise<ShutdownReport> {
     if (this.stopping !== undefined) return this.stopping;
     this.state = 'stopping';
-    clearTimeout(this.gateTimer);
-    clearTimeout(this.pauseTimer);
     this.waiters.cancel(clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', 'the cluster is shutting down'));
     for (const listener of this.registry.all()) listener.close();
     const all = [...this.workers.values()];
-    for (const worker of all) this.retire(worker, { kind: 'stop' });
     this.stopping = Promise.all(all.map((worker) => worker.exited)).then(() => {
+      clearTimeout(this.wakeTimer);
       this.registry.closeAll();
       this.state = 'stopped';
       this.waiters.resolveStarted();
@@ -188,10 +177,12 @@ export class Supervisor {
       const killedWorkers = all.filter((worker) => worker.killedAtDeadline).length;
       return { cutConnections, killedWorkers, clean: cutConnections === 0 && killedWorkers === 0 };
     });
+    // Every worker drains now, before the caller goes on (a second signal may kill them next).
+    this.reconcile();
     return this.stopping;
   }
 
-  /** Kills every worker at once (a second Ctrl-C). */
+  /** Kills every worker at once (a second Ctrl-C): an operator's order, not a plan's. */
   kill(): void {
     for (const worker of this.workers.values()) worker.kill('SIGKILL');
   }
@@ -201,137 +192,126 @@ export class Supervisor {
     this.reconcileQueued = true;
     queueMicrotask(() => {
       this.reconcileQueued = false;
-      try {
-        this.reconcile();
-      } catch (error) {
-        this.options.log(`clusterize: internal error while supervising workers: ${(error as Error)?.stack ?? String(error)}`);
-      }
+      this.reconcile();
     });
   }
 
-  /** One pass from the recorded state toward the desired one. */
-  private reconcile(): void {
-    if (this.state !== 'running') return;
-    this.startNextRecycle();
-    const live = () => [...this.workers.values()].filter((worker) => worker.leaving === undefined);
-    const stale = (worker: WorkerProcess) => worker.generation < this.generation || worker.recycleWanted?.active === true;
-    // Superseded before they served: no reason to wait for them.
-    for (const worker of live()) if (stale(worker) && !worker.routable) this.retire(worker, { kind: 'replaced' });
-    // More current workers than the target (a scale-down): those not serving go first, then the highest slots.
-    const current = live().filter((worker) => !stale(worker));
-    const extra = current.length - this.target;
-    if (extra > 0) {
-      const byUse = current.sort((a, b) => Number(a.routable) - Number(b.routable) || b.slot - a.slot || b.id - a.id);
-      for (const worker of byUse.slice(0, extra)) this.retire(worker, { kind: 'stop' });
-    }
-    this.routeToNewest();
-    // More serving than needed: a newer worker took over, so stale ones drain, first those
-    // whose slot a current worker serves, then the oldest.
-    const serving = live().filter((worker) => worker.routable);
-    const excess = serving.length - this.target;
-    if (excess > 0) {
-      const served = new Set(serving.filter((worker) => !stale(worker)).map((worker) => worker.slot));
-      const oldest = serving.filter(stale).sort((a, b) =>
-        Number(served.has(b.slot)) - Number(served.has(a.slot)) || a.generation - b.generation || a.id - b.id);
-      for (const worker of oldest.slice(0, excess)) {
-        if (this.heldBackStillAccepting(worker)) continue;
-        if (worker.generation < this.generation) this.options.log(`clusterize: ${worker.label} is draining: a worker of the new release serves in its place`);
-        this.retire(worker, { kind: 'replaced' });
-      }
-    }
-    const slots = new Set(live().filter((worker) => !stale(worker)).map((worker) => worker.slot));
-    this.forkWhatIsMissing(slots, live().length);
-    this.killReplacedHungWorkers();
-    this.settleWaiters();
-  }
-
-  /** Holds back the ready workers of an older release that a ready current one stands in for, per listener; routes the others. */
-  private routeToNewest(): void {
-    const ready = [...this.workers.values()].filter((worker) => worker.routable && worker.leaving === undefined);
-    const current = ready.filter((worker) => worker.generation === this.generation);
-    const bySlot = getPolicy(this.options.policy).supersededBySlot === true;
-    for (const worker of ready) {
-      for (const key of worker.keys) {
-        const superseded = worker.generation < this.generation
-          && current.some((newer) => newer.keys.has(key) && (!bySlot || newer.slot === worker.slot));
-        if (superseded === worker.heldBack.has(key)) continue;
-        const listener = this.registry.get(key);
-        if (listener === undefined) continue;
-        if (superseded) {
-          // A worker accepting on its own copy of the socket stops once it has closed it, and says so.
-          worker.heldBack.set(key, listener.transport === 'forward' ? null : Date.now());
-          listener.unroute(worker);
-        } else {
-          worker.heldBack.delete(key);
-          listener.route(worker);
-        }
-      }
-    }
-  }
-
   /**
-   * True while another worker held back on one of `worker`'s listeners may still accept
-   * there: draining `worker` now could send its clients to that one, to be evicted again.
-   * A worker that has not confirmed within PAUSE_CONFIRM_MS is not waited for any longer.
+   * Plans from the desired and the recorded state and applies the plan, then plans again
+   * on the state the actions made (a new worker has a ready deadline to wake up for) until
+   * a plan asks for nothing more, which the second one does: every action records the fact
+   * that keeps it from being asked for again.
    */
-  private heldBackStillAccepting(worker: WorkerProcess): boolean {
-    let wait = Infinity;
-    for (const other of this.workers.values()) {
-      if (other === worker) continue;
-      for (const [key, pausedAt] of other.heldBack) {
-        if (pausedAt === null || !worker.keys.has(key)) continue;
-        const left = pausedAt + PAUSE_CONFIRM_MS - Date.now();
-        if (left > 0) {
-          wait = Math.min(wait, left);
-          continue;
+  private reconcile(): void {
+    if (this.state !== 'running' && this.state !== 'stopping') return;
+    try {
+      for (let pass = 1; ; pass++) {
+        const { actions, wakeAt } = plan(this.desired(), this.observe(), Date.now());
+        if (actions.length === 0) {
+          this.wakeUpAt(wakeAt);
+          break;
         }
-        this.options.log(`clusterize: ${other.label} did not confirm within ${PAUSE_CONFIRM_MS} ms that it stopped accepting; no longer waiting for it`);
-        other.heldBack.set(key, null);
+        if (pass === MAX_PASSES) throw new Error(`the plan still asks for ${JSON.stringify(actions)} after ${MAX_PASSES} passes`);
+        for (const action of actions) if (!this.apply(action)) break;
+      }
+      if (this.state === 'running') this.settleWaiters();
+    } catch (error) {
+      this.options.log(`clusterize: internal error while supervising workers: ${(error as Error)?.stack ?? String(error)}`);
+    }
+  }
+
+  private desired(): Desired {
+    return {
+      running: this.state === 'running',
+      target: this.target,
+      generation: this.generation,
+      maxSurge: this.options.maxSurge,
+      supersededBySlot: this.supersededBySlot,
+      readyTimeout: this.options.readyTimeout,
+      shutdownTimeout: this.options.shutdownTimeout,
+      forkAfter: this.forkAfter,
+    };
+  }
+
+  private observe(): Observed {
+    const workers: ObservedWorker[] = [];
+    for (const worker of this.workers.values()) {
+      if (worker.state === 'exited') continue;
+      const listeners = new Map<string, Route | undefined>();
+      for (const key of worker.keys) {
+        const pausedAt = worker.heldBack.get(key);
+        listeners.set(key, pausedAt !== undefined ? { kind: 'heldBack', pausedAt } : worker.routed.has(key) ? { kind: 'routed' } : undefined);
+      }
+      workers.push({
+        id: worker.id, slot: worker.slot, generation: worker.generation, state: worker.state,
+        startedAt: worker.startedAt, readyAt: worker.readyAt, listeners,
+        leaving: worker.leaving === undefined ? undefined : { reason: worker.leaving, since: worker.leftAt! },
+        hung: worker.hung, drainsOnItsOwn: worker.drainsOnItsOwn,
+        recycle: worker.recycleWanted === undefined ? undefined : { active: worker.recycleWanted.active === true },
+        killed: worker.killed,
+      });
+    }
+    return { workers, confirmsPause: (key) => this.registry.get(key)?.transport !== 'forward' };
+  }
+
+  /** Carries out one action of the plan; false when the rest of the plan must wait for a new one. */
+  private apply(action: Action): boolean {
+    if (action.do === 'fork') return this.forkOne(action.slot, action.generation);
+    const worker = this.workers.get(action.worker);
+    if (worker === undefined) return true;
+    switch (action.do) {
+      case 'retire':
+        if (action.superseded) this.options.log(`clusterize: ${worker.label} is draining: a worker of the new release serves in its place`);
+        this.retire(worker, action.reason);
+        break;
+      case 'kill':
+        this.killFor(worker, action.why);
+        break;
+      case 'route':
+        worker.heldBack.delete(action.key);
+        worker.routed.add(action.key);
+        this.registry.get(action.key)?.route(worker);
+        break;
+      case 'holdBack': {
+        const listener = this.registry.get(action.key);
+        // A worker accepting on its own copy of the socket stops once it has closed it, and says so.
+        worker.heldBack.set(action.key, listener === undefined || listener.transport === 'forward' ? null : Date.now());
+        worker.routed.delete(action.key);
+        listener?.unroute(worker);
+        break;
+      }
+      case 'stopWaiting':
+        this.options.log(`clusterize: ${worker.label} did not confirm within ${PAUSE_CONFIRM_MS} ms that it stopped accepting; no longer waiting for it`);
+        worker.heldBack.set(action.key, null);
+        break;
+      case 'startRecycle': {
+        const wanted = worker.recycleWanted!;
+        wanted.active = true;
+        this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${wanted.detail}; replacing it`);
+        this.host.recycle(worker, wanted.kind, wanted.detail);
+        break;
       }
     }
-    if (wait === Infinity) return false;
-    clearTimeout(this.pauseTimer);
-    this.pauseTimer = setTimeout(() => this.requestReconcile(), wait);
     return true;
   }
 
-  /** Memory and age recycles go one at a time, so the cluster never loses more than one worker's capacity to them. */
-  private startNextRecycle(): void {
-    // The one under way is done when its worker has exited, drain included.
-    if ([...this.workers.values()].some((worker) => worker.recycleWanted?.active === true)) return;
-    const next = [...this.workers.values()].find((worker) => worker.leaving === undefined && worker.recycleWanted !== undefined && worker.routable && worker.generation === this.generation);
-    if (next === undefined) return;
-    const wanted = next.recycleWanted!;
-    wanted.active = true;
-    this.options.log(`clusterize: worker ${next.id} (pid ${next.pid}) ${wanted.detail}; replacing it`);
-    this.host.recycle(next, wanted.kind, wanted.detail);
+  private wakeUpAt(at: number | undefined): void {
+    if (at === this.wakeAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    if (at === undefined) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = undefined;
+      this.requestReconcile();
+    }, Math.max(0, at - Date.now()));
   }
 
-  /**
-   * Forks until there are `target` current workers, with at most `maxSurge` workers above
-   * the target alive at once, and not before the crash backoff allows.
-   */
-  private forkWhatIsMissing(held: Set<number>, live: number): void {
-    const { maxSurge } = this.options;
-    while (held.size < this.target && live < this.target + maxSurge) {
-      const wait = this.forkGate - Date.now();
-      if (wait > 0) {
-        clearTimeout(this.gateTimer);
-        this.gateTimer = setTimeout(() => this.requestReconcile(), wait);
-        return;
-      }
-      const slot = lowestFree(held);
-      if (!this.forkOne(slot)) return;
-      held.add(slot);
-      live++;
-    }
-  }
-
-  private forkOne(slot: number): boolean {
+  /** Forks a worker into `slot`; false when the fork failed at once (it is retried after the backoff). */
+  private forkOne(slot: number, generation: number): boolean {
     const id = ++this.nextId;
     let worker: WorkerProcess;
     try {
-      worker = this.host.launch(id, slot, this.generation, (gone, exit) => this.onGone(gone, exit));
+      worker = this.host.launch(id, slot, generation, (gone, exit) => this.onGone(gone, exit));
     } catch (error) {
       // EMFILE, EAGAIN, ENOMEM: nothing was started; back off and try again.
       this.options.log(`clusterize: could not start worker ${id}: ${(error as Error).message}`);
@@ -340,41 +320,35 @@ export class Supervisor {
       return false;
     }
     this.workers.set(id, worker);
-    const { readyTimeout } = this.options;
-    worker.after(readyTimeout, () => {
-      if (worker.readyAt !== undefined || worker.leaving !== undefined) return;
-      worker.failure = `was not ready within ${readyTimeout} ms`;
-      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
-      worker.kill('SIGKILL');
-    }, (error) => this.reportError(error));
     this.host.fork(worker);
     return true;
   }
 
   /**
-   * Stops routing to the worker and tells it to drain; whatever the reason, it is killed
-   * if it has not exited by shutdownTimeout + grace.
+   * Stops routing to the worker and tells it to drain (a worker that drains on its own
+   * needs no telling; one that can no longer hear is killed); the plan kills it if it has
+   * not exited by shutdownTimeout + grace.
    */
   private retire(worker: WorkerProcess, reason: LeaveReason): void {
     if (!worker.alive || worker.leaving !== undefined) return;
     worker.leaving = reason;
+    worker.leftAt = Date.now();
     worker.moveTo('draining');
     for (const key of worker.keys) this.registry.get(key)?.unroute(worker);
+    worker.routed.clear();
     if (reason.kind !== 'self' && !worker.post({ act: 'drain', timeout: this.options.shutdownTimeout })) worker.kill('SIGKILL');
-    const { shutdownTimeout } = this.options;
-    worker.after(shutdownTimeout + KILL_GRACE_MS, () => {
-      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${shutdownTimeout} ms; killing it`);
-      worker.killedAtDeadline = true;
-      worker.kill('SIGKILL');
-    }, (error) => this.reportError(error));
-    this.requestReconcile();
   }
 
-  /** A hung worker cannot drain; once `target` others serve, it is killed. */
-  private killReplacedHungWorkers(): void {
-    const serving = [...this.workers.values()].filter((worker) => worker.routable && worker.leaving === undefined).length;
-    if (serving < this.target) return;
-    for (const worker of this.workers.values()) if (worker.leaving?.kind === 'hung') worker.kill('SIGKILL');
+  private killFor(worker: WorkerProcess, why: 'not ready' | 'deadline' | 'hung'): void {
+    worker.killed = true;
+    if (why === 'not ready') {
+      worker.failure = `was not ready within ${this.options.readyTimeout} ms`;
+      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
+    } else if (why === 'deadline') {
+      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${this.options.shutdownTimeout} ms; killing it`);
+      worker.killedAtDeadline = true;
+    }
+    worker.kill('SIGKILL');
   }
 
   private onGone(worker: WorkerProcess, exit: ExitInfo): void {
@@ -385,7 +359,7 @@ export class Supervisor {
     this.registry.forget(worker);
     this.host.forget(worker);
     this.host.exit(worker);
-    if (this.state !== 'running') return;
+    if (this.state !== 'running') return this.requestReconcile();
     if (readyAt === undefined && this.nodeLacksInternals(worker, exit)) return;
     if (worker.leaving !== undefined && worker.leaving.kind !== 'hung') return this.requestReconcile();
     if (readyAt === undefined && worker.leaving === undefined && this.failedStart(worker)) return;
@@ -418,7 +392,7 @@ export class Supervisor {
   /** Backs off the next fork; returns the delay. */
   private afterFailure(readyFor: number | undefined): number {
     const delay = this.backoff.next(readyFor);
-    this.forkGate = Date.now() + delay;
+    this.forkAfter = Date.now() + delay;
     return delay;
   }
 
@@ -464,16 +438,6 @@ export class Supervisor {
       && all.every((worker) => worker.routable && worker.leaving === undefined && worker.generation === this.generation);
     if (steady) this.waiters.resolveSteady();
   }
-
-  private reportError(error: unknown): void {
-    this.options.log(`clusterize: internal error in a worker timer: ${(error as Error)?.stack ?? String(error)}`);
-  }
-}
-
-function lowestFree(held: Set<number>): number {
-  let slot = 0;
-  while (held.has(slot)) slot++;
-  return slot;
 }
 
 function describeOutput(worker: WorkerProcess): string {

@@ -50,6 +50,8 @@ export class WorkerProcess {
    * decides who gets a connection (forwarding listeners).
    */
   readonly heldBack = new Map<string, number | null>();
+  /** Listener keys it gets connections on (routed by the supervisor's plan). */
+  readonly routed = new Set<string>();
   /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
   readonly awaitingAccept = new Set<string>();
   /** Open connections, as the worker last reported (heartbeats; forwarding policies also after each hand-off). */
@@ -65,8 +67,15 @@ export class WorkerProcess {
   exit: ExitInfo | undefined;
   /** Why the primary stopped it or gave up on it, where it did (for reports). */
   failure: string | undefined;
-  /** Set once it starts leaving (asked to drain, drained by itself, hung). */
+  /** Set once it starts leaving (asked to drain, drained by itself, hung), and when. */
   leaving: LeaveReason | undefined;
+  leftAt: number | undefined;
+  /** It left a heartbeat unanswered too long: how long (it is retired, then killed once others serve). */
+  hung: string | undefined;
+  /** It began to drain by itself (a signal sent to it, its app). */
+  drainsOnItsOwn = false;
+  /** The supervisor sent it SIGKILL. */
+  killed = false;
   /** A memory or age recycle was asked for; `active` once its replacement is under way (one at a time). */
   recycleWanted: { kind: 'memory' | 'age'; detail: string; active?: boolean } | undefined;
   /** Connections its drain cut at the shutdown deadline, as it reported them. */
