@@ -25,8 +25,9 @@ interface Ask {
  * never waits longer than that. Requests that arrive while a collection runs share it.
  *
  * Counters, histograms and summaries go on including what exited workers had counted (see
- * RetiredMetrics), so a reload or a crash does not look like a counter reset. What a worker
- * counted after the last scrape that reached it is lost, at most a scrape interval's worth.
+ * RetiredMetrics), so a reload or a crash does not look like a counter reset. A worker that
+ * drains sends its final reading as it exits; one that crashes or is killed loses what it
+ * counted after the last scrape that reached it, at most a scrape interval's worth.
  */
 export class MetricsCollector {
   private seq = 0;
@@ -56,6 +57,12 @@ export class MetricsCollector {
     const answer = parse(json);
     if (answer !== null) this.retired.read(worker, answer);
     ask.settle(answer);
+  }
+
+  /** The worker's last reading, sent as it exits after a drain. */
+  final(worker: WorkerProcess, json: string): void {
+    const answer = parse(json);
+    if (answer !== null) this.retired.read(worker, answer);
   }
 
   /** The worker exited: it will not answer, and it is not missing either; what it counted stays. */

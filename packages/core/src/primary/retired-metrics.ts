@@ -30,8 +30,9 @@ interface Family extends Omit<Metric, 'values'> {
  * of every cumulative series (counters, and the buckets, sums and counts of histograms and
  * summaries, each summed across workers) is added to a retired total that every later
  * aggregate includes. Gauges describe live processes and summary quantiles cannot be
- * summed: neither is kept. What a worker counted after the last reading that reached the
- * primary is lost. The totals hold one value per series a gone worker had, so they are bounded by
+ * summed: neither is kept. A draining worker sends a final reading as it exits; one that
+ * crashed or was killed loses what it counted after the last reading that reached the
+ * primary. The totals hold one value per series a gone worker had, so they are bounded by
  * the app's label cardinality.
  */
 export class RetiredMetrics {

@@ -13,13 +13,14 @@ export const EXIT_GRACE_MS = 500;
 /**
  * Drains `servers` (in-flight requests finish, up to `timeout` ms; `politely`: long-lived
  * connections are closed for the app, see drainServer), tells `cut` how many
- * connections the deadline cut (when any was), runs the `hooks`, and exits 0. If a hook
- * never settles, or a drain listener's work holds the process, it exits 1 at `timeout` +
+ * connections the deadline cut (when any was), runs the `hooks`, awaits `farewell` (the
+ * last word to the primary, once nothing runs any more) and exits 0. If a hook never
+ * settles, or a drain listener's work holds the process, it exits 1 at `timeout` +
  * EXIT_GRACE_MS with a line naming `who`.
  */
 export async function exitAfterDrain(
   who: string, servers: readonly net.Server[], hooks: readonly (() => unknown)[], timeout: number, cut: (connections: number) => void,
-  politely: boolean,
+  politely: boolean, farewell: () => Promise<void>,
 ): Promise<void> {
   const deadline = Date.now() + timeout;
   setTimeout(() => {
@@ -34,5 +35,6 @@ export async function exitAfterDrain(
   for (const result of results) {
     if (result.status === 'rejected') logLine(`clusterize: ${who}: a beforeExit hook failed: ${describe(result.reason)}`);
   }
+  await farewell();
   process.exit(0);
 }

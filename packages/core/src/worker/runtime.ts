@@ -152,7 +152,18 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const servers = [...this.registrations.values()].map(({ server }) => server);
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
-    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely);
+    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely, () => this.sendFinalMetrics());
+  }
+
+  /**
+   * The app's metrics as the worker exits, so the primary keeps what it counted since the
+   * last scrape; resolves once the message is written (the exit would lose it otherwise).
+   */
+  private async sendFinalMetrics(): Promise<void> {
+    const json = process.connected ? await registryJson() : null;
+    if (json === null || !process.connected) return;
+    const message: WorkerMessage = { act: 'finalMetrics', json };
+    await new Promise<void>((resolve) => this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, () => resolve()));
   }
 
   private send(message: WorkerMessage): void {
