@@ -68,6 +68,8 @@ export type WorkerMessage =
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay; connections: number; accepted: number }
   /** Answers 'collectMetrics': the app's prom-client registry as JSON (getMetricsAsJSON), null without prom-client. */
   | { act: 'metrics'; seq: number; json: string | null }
+  /** Sent once, as a drained worker exits: its registry as in 'metrics', so what it counted since the last scrape is kept. */
+  | { act: 'finalMetrics'; json: string }
   /** clusterMetrics() in the app: asks for the cluster's aggregated metrics text. */
   | { act: 'metricsRequest'; seq: number };
 
@@ -125,6 +127,7 @@ const isOptionalIntArray = (value: unknown): boolean => value === undefined || i
 
 /** A worker's metrics JSON: large registries (many label sets) stay far below this. */
 export const MAX_METRICS_JSON = 32 * 1024 * 1024;
+const isMetricsJson = (value: unknown): boolean => typeof value === 'string' && value.length <= MAX_METRICS_JSON;
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
@@ -161,7 +164,8 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   draining: () => true,
   cut: (m) => isInt(m.connections, 1),
   pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay) && isInt(m.connections) && isInt(m.accepted),
-  metrics: (m) => isInt(m.seq) && (m.json === null || (typeof m.json === 'string' && m.json.length <= MAX_METRICS_JSON)),
+  metrics: (m) => isInt(m.seq) && (m.json === null || isMetricsJson(m.json)),
+  finalMetrics: (m) => isMetricsJson(m.json),
   metricsRequest: (m) => isInt(m.seq),
 };
 

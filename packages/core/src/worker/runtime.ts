@@ -156,11 +156,18 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
     const settled = async (deadline: number) => {
+      await this.sendFinalMetrics();
       const pending = this.inFlight.pending;
       if (await this.inFlight.settled(deadline) || pending === 0) return;
       logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
     };
     await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely, settled);
+  }
+
+  /** The app's metrics as the worker exits, so the primary keeps what it counted since the last scrape. */
+  private async sendFinalMetrics(): Promise<void> {
+    const json = process.connected ? await registryJson() : null;
+    if (json !== null) this.send({ act: 'finalMetrics', json });
   }
 
   private send(message: WorkerMessage): void {
