@@ -1,6 +1,7 @@
 import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname } from '../protocol.js';
 import { ClosedConnections } from './closed-connections.js';
+import type { ClusterStats } from './cluster-stats.js';
 import { ForwardingListener, MAX_QUEUED } from './forwarding-listener.js';
 import { PROXY_HEADER_TIMEOUT_MS } from './proxy-header-reader.js';
 import type { Listener } from './listener.js';
@@ -35,9 +36,10 @@ export class ListenerRegistry {
     private readonly policy: Policy,
     /** Every connection starts with a PROXY protocol header (forwarding policies only). */
     private readonly proxyProtocol: boolean,
+    stats: ClusterStats,
     log: (line: string) => void,
   ) {
-    this.closedConnections = new ClosedConnections(log, MAX_QUEUED, PROXY_HEADER_TIMEOUT_MS);
+    this.closedConnections = new ClosedConnections(log, stats, MAX_QUEUED, PROXY_HEADER_TIMEOUT_MS);
   }
 
   get(key: string): Listener | undefined {
