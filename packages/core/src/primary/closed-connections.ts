@@ -43,7 +43,7 @@ class Tally {
  * one line a second however many ports there are.
  */
 export class ClosedConnections {
-  /** Every routable worker refused it: each one's server is at maxConnections. */
+  /** Every routable worker refused it: each one's server is at maxConnections (and queueTimeout is 0). */
   readonly full: Tally;
   /** Every routable worker was sent it and none received the descriptor (NODE_HANDLE_NACK). */
   readonly lost: Tally;
@@ -55,8 +55,10 @@ export class ClosedConnections {
   readonly badProxyHeader: Tally;
   /** The PROXY protocol is on and its header was not complete in time. */
   readonly slowProxyHeader: Tally;
+  /** Every routable worker was full, and none had room within queueTimeout. */
+  readonly queueTimeout: Tally;
 
-  constructor(log: (line: string) => void, stats: ClusterStats, queueLimit: number, proxyHeaderTimeout: number) {
+  constructor(log: (line: string) => void, stats: ClusterStats, queueLimit: number, proxyHeaderTimeout: number, queueTimeout: number) {
     const tally = (reason: CloseReason, why: string) => new Tally(reason, why, log, stats);
     this.full = tally('full', 'every worker is at maxConnections');
     this.lost = tally('lost', 'no worker could receive the descriptor (a worker out of file descriptors gets NODE_HANDLE_NACK)');
@@ -64,10 +66,11 @@ export class ClosedConnections {
     this.abandoned = tally('abandoned', 'no worker is left to serve the queue');
     this.badProxyHeader = tally('badProxyHeader', 'no valid PROXY protocol header');
     this.slowProxyHeader = tally('slowProxyHeader', `no complete PROXY protocol header within ${proxyHeaderTimeout} ms`);
+    this.queueTimeout = tally('queueTimeout', `every worker is at maxConnections and none had room within ${queueTimeout} ms`);
   }
 
   /** Writes every count still held back by the rate limit. */
   flush(): void {
-    for (const tally of [this.full, this.lost, this.overflow, this.abandoned, this.badProxyHeader, this.slowProxyHeader]) tally.flush();
+    for (const tally of [this.full, this.lost, this.overflow, this.abandoned, this.badProxyHeader, this.slowProxyHeader, this.queueTimeout]) tally.flush();
   }
 }

@@ -6,11 +6,11 @@ export type RestartReason = 'crash' | 'hung' | 'memory' | 'age';
 export type ReloadResult = 'success' | 'failure' | 'cancelled';
 
 /** Why the primary closed a connection it accepted without any worker serving it (see ClosedConnections). */
-export type CloseReason = 'full' | 'lost' | 'overflow' | 'abandoned' | 'badProxyHeader' | 'slowProxyHeader';
+export type CloseReason = 'full' | 'lost' | 'overflow' | 'abandoned' | 'badProxyHeader' | 'slowProxyHeader' | 'queueTimeout';
 
 export const restartReasons: readonly RestartReason[] = ['crash', 'hung', 'memory', 'age'];
 export const reloadResults: readonly ReloadResult[] = ['success', 'failure', 'cancelled'];
-export const closeReasons: readonly CloseReason[] = ['full', 'lost', 'overflow', 'abandoned', 'badProxyHeader', 'slowProxyHeader'];
+export const closeReasons: readonly CloseReason[] = ['full', 'lost', 'overflow', 'abandoned', 'badProxyHeader', 'slowProxyHeader', 'queueTimeout'];
 export const workerStates: readonly Exclude<WorkerState, 'exited'>[] = ['starting', 'online', 'listening', 'ready', 'draining'];
 
 /** Counters of what happened to the cluster since it started, for its metrics. */
@@ -18,6 +18,8 @@ export class ClusterStats {
   readonly restarts = new Map<RestartReason, number>(restartReasons.map((reason) => [reason, 0]));
   readonly reloads = new Map<ReloadResult, number>(reloadResults.map((result) => [result, 0]));
   readonly closedConnections = new Map<CloseReason, number>(closeReasons.map((reason) => [reason, 0]));
+  /** Connections that waited in the primary for a worker with room (every routable one was at maxConnections). */
+  queuedConnections = 0;
 
   restarted(reason: RestartReason): void {
     this.restarts.set(reason, this.restarts.get(reason)! + 1);
@@ -25,6 +27,10 @@ export class ClusterStats {
 
   reloaded(result: ReloadResult): void {
     this.reloads.set(result, this.reloads.get(result)! + 1);
+  }
+
+  queued(): void {
+    this.queuedConnections++;
   }
 
   closed(reason: CloseReason, count: number): void {

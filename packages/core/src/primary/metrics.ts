@@ -38,6 +38,11 @@ export function renderClusterMetrics(workers: readonly WorkerProcess[], stats: C
       samples: [...stats.closedConnections].map(([reason, value]) => ({ labels: { reason }, value })),
     },
     {
+      name: 'clusterize_queued_connections_total', type: 'counter',
+      help: 'Connections that waited in the primary for a worker with room because every worker was at maxConnections.',
+      samples: [{ value: stats.queuedConnections }],
+    },
+    {
       name: 'clusterize_worker_resident_memory_bytes', type: 'gauge', help: 'Resident memory of each worker at its last heartbeat.',
       samples: perWorker((worker) => worker.rss),
     },
