@@ -53,9 +53,11 @@ export type WorkerMessage =
      * Hand-offs (ids, across all listeners) the worker took, and those it refused because it
      * is draining (they may go to any worker). `full`: its server was at maxConnections;
      * `lost`: the descriptor never arrived (NODE_HANDLE_NACK). Those two must go to another
-     * worker; they travel only when not empty, so the usual report stays as small as before.
+     * worker. `room`: listeners (keys) whose server answered `full` and has since closed a
+     * connection, so it has room again. The three travel only when not empty, so the usual
+     * report stays as small as before.
      */
-    act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; connections: number;
+    act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; room?: string[]; connections: number;
   }
   /**
    * A connection the worker accepted on its own copy of a shared socket, passed back with
@@ -124,6 +126,8 @@ const isInt = (value: unknown, least = 0): value is number =>
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
 const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
 const isOptionalIntArray = (value: unknown): boolean => value === undefined || isIntArray(value);
+const isOptionalStringArray = (value: unknown): boolean =>
+  value === undefined || (Array.isArray(value) && value.length < 100_000 && value.every(isString));
 
 /** A worker's metrics JSON: large registries (many label sets) stay far below this. */
 export const MAX_METRICS_JSON = 32 * 1024 * 1024;
@@ -159,7 +163,7 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   accepting: (m) => isString(m.key),
   paused: (m) => isString(m.key),
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
-    && isInt(m.connections),
+    && isOptionalStringArray(m.room) && isInt(m.connections),
   handback: (m) => isString(m.key) && isInt(m.connections),
   draining: () => true,
   cut: (m) => isInt(m.connections, 1),

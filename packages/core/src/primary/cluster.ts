@@ -91,7 +91,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     super();
     this.policy = getPolicy(options.policy);
     this.policy.assertSupported?.();
-    this.registry = new ListenerRegistry(this.policy, options.proxyProtocol, (line) => this.options.log(line));
+    this.registry = new ListenerRegistry(this.policy, options, this.stats, (line) => this.options.log(line));
     this.supervisor = new Supervisor(options, this.registry, {
       launch: (id, slot, generation, onGone) => this.launch(id, slot, generation, onGone),
       fork: (worker) => this.announce('fork', snapshot(worker)),
