@@ -7,7 +7,11 @@ import type { Readable, Writable } from 'node:stream';
  */
 export const MAX_WHOLE_LINE_BYTES = 1024 * 1024;
 
+/** How long the primary, before it exits, waits for its workers' last output to be written. */
+export const OUTPUT_FLUSH_TIMEOUT_MS = 2_000;
+
 const NEWLINE = 0x0a;
+const FLUSH_POLL_MS = 10;
 
 /**
  * Relays the workers' stdout (or stderr) to the primary's, one relay per destination stream.
@@ -27,7 +31,8 @@ const NEWLINE = 0x0a;
  * highWaterMark plus one write (at most MAX_WHOLE_LINE_BYTES plus one read).
  *
  * Nothing read is dropped: a source is read to its end whether or not its worker has
- * exited.
+ * exited, and flushOutput() lets the primary wait, before it exits, until every source has
+ * ended and the destinations have written all they were given.
  */
 export class OutputRelay {
   private readonly sources = new Set<Readable>();
@@ -43,6 +48,11 @@ export class OutputRelay {
   /** The destination is full: the sources are paused. */
   get held(): boolean {
     return this.waitingForDrain;
+  }
+
+  /** Every source has ended and the destination has written everything (or never will). */
+  get flushed(): boolean {
+    return this.sources.size === 0 && (this.to.writableLength === 0 || this.to.destroyed);
   }
 
   /**
@@ -113,4 +123,17 @@ export function relayTo(to: Writable): OutputRelay {
 export function outputHeldBack(): boolean {
   for (const relay of relays.values()) if (relay.held) return true;
   return false;
+}
+
+/**
+ * Resolves once every worker's output has been read to its end and the primary's stdout
+ * and stderr have written it (with whatever else the primary wrote to them), or after
+ * `timeout` ms: a terminal that stopped reading must not hold the primary forever. For the
+ * primary to call before process.exit(), which drops what its streams still queue.
+ */
+export async function flushOutput(timeout = OUTPUT_FLUSH_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeout;
+  const done = () => [...relays.values()].every((relay) => relay.flushed)
+    && [process.stdout, process.stderr].every((stream) => stream.writableLength === 0 || stream.destroyed);
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
 }
