@@ -163,6 +163,55 @@ describe('restart and reload counters, readiness on SIGTERM', () => {
   });
 });
 
+describe('app counters across reloads and crashes', () => {
+  let cluster: Started & { admin: number };
+  beforeAll(async () => {
+    cluster = await startWithAdmin(APP);
+  });
+  afterAll(() => cluster?.stop('SIGKILL'));
+
+  /** /metrics once both workers are ready and none of `gone` is among them. */
+  async function metricsWithTwoReady(gone: number[] = []): Promise<string> {
+    for (const deadline = Date.now() + 10_000; ;) {
+      const workers = JSON.parse((await request(cluster.admin, '/workers')).body) as { pid: number; state: string }[];
+      if (workers.filter((worker) => worker.state === 'ready' && !gone.includes(worker.pid)).length === 2 && workers.length === 2) {
+        return (await request(cluster.admin, '/metrics')).body;
+      }
+      if (Date.now() > deadline) throw new Error(`two ready workers did not happen within 10 s: ${JSON.stringify(workers)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  const counts = (text: string) => [
+    sample(text, 'app_requests_total'), sample(text, 'app_request_seconds_count'), sample(text, 'app_request_seconds_bucket{le="0.1"}'),
+  ];
+
+  it('a reload keeps what the old workers counted, also after the last scrape, and counts on from there', async () => {
+    await work(cluster.port, 10);
+    expect(counts((await request(cluster.admin, '/metrics')).body)).toEqual([10, 10, 10]);
+    // Not scraped before the reload: the old workers report them as they exit.
+    await work(cluster.port, 6);
+    cluster.child.kill('SIGHUP');
+    await cluster.waitFor(/reload complete/);
+    expect(counts(await metricsWithTwoReady())).toEqual([16, 16, 16]);
+    await work(cluster.port, 4);
+    expect(counts((await request(cluster.admin, '/metrics')).body)).toEqual([20, 20, 20]);
+  });
+
+  it('a worker killed with SIGKILL keeps what it had counted at the last scrape', async () => {
+    const served = await work(cluster.port, 10);
+    expect(served.size).toBe(2);
+    const scraped = counts((await request(cluster.admin, '/metrics')).body);
+    expect(scraped[0]).toBeGreaterThanOrEqual(10);
+    const killed = [...served.keys()][0]!;
+    process.kill(killed, 'SIGKILL');
+    await cluster.waitFor(new RegExp(`pid ${killed}\\) was killed by SIGKILL`));
+    expect(counts(await metricsWithTwoReady([killed]))).toEqual(scraped);
+    await work(cluster.port, 5);
+    expect(counts((await request(cluster.admin, '/metrics')).body)).toEqual(scraped.map((value) => value! + 5));
+  });
+});
+
 describe('an app without prom-client', () => {
   it('is served, and /metrics has clusterize\'s own metrics only', async () => {
     // Outside the repository, where no node_modules holds prom-client.

@@ -39,6 +39,7 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: '--shutdown-timeout above what timers accept', args: ['--shutdown-timeout', '3000000000', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .* to \d+, got '3000000000'/ },
   { input: '--max-age above what timers accept', args: ['--max-age', '2147483648', script], code: 'INVALID_OPTION', names: /--max-age .* to 2147483647, got '2147483648'/ },
   { input: '--heartbeat-timeout 1', args: ['--heartbeat-timeout', '1', script], code: 'INVALID_OPTION', names: /--heartbeat-timeout must be 0 \(off\) or .* from 1000 / },
+  { input: '--queue-timeout -1', args: ['--queue-timeout', '-1', script], code: 'INVALID_OPTION', names: /--queue-timeout must be a whole number of milliseconds from 0 to 2147483647, got '-1'/ },
   { input: '--ready-timeout 99', args: ['--ready-timeout', '99', script], code: 'INVALID_OPTION', names: /--ready-timeout .* from 100 / },
 ];
 

@@ -74,8 +74,8 @@ describe('a worker whose server is at maxConnections (round-robin)', () => {
     expect(running.output()).not.toMatch(/clusterize: closed/);
   });
 
-  it('closes a connection every worker turned away, and says so', async () => {
-    const { running, pids } = await start('max-connections.mjs');
+  it('with --queue-timeout 0, closes a connection every worker turned away at once, and says so', async () => {
+    const { running, pids } = await start('max-connections.mjs', ['--queue-timeout', '0']);
     const holds = [request(running.port, '/hold'), request(running.port, '/hold')];
     const holders = (await running.waitForCount(/^holding (\d+)$/m, 2)).map((match) => Number(match[1]));
     expect(new Set(holders)).toEqual(new Set(pids));

@@ -14,8 +14,8 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function start(policy: string, env: Record<string, string> = {}, workers = 1): Promise<Started> {
-  cluster = await startCli('protections.mjs', ['--workers', String(workers), '--policy', policy], env);
+async function start(policy: string, env: Record<string, string> = {}, workers = 1, args: string[] = []): Promise<Started> {
+  cluster = await startCli('protections.mjs', ['--workers', String(workers), '--policy', policy, ...args], env);
   return cluster;
 }
 
@@ -54,8 +54,8 @@ describe("Node's protections on connections a worker serves", () => {
     expect(afterMs).toBeGreaterThanOrEqual(900);
   });
 
-  it('maxConnections counts forwarded connections; one over the limit is refused and, with no other worker, closed by the primary', async () => {
-    const running = await start('round-robin', { MAX_CONNECTIONS: '2' });
+  it('maxConnections counts forwarded connections; one over the limit is refused and, with no other worker and --queue-timeout 0, closed by the primary', async () => {
+    const running = await start('round-robin', { MAX_CONNECTIONS: '2' }, 1, ['--queue-timeout', '0']);
     const first = await idleConnection(running.port);
     await idleConnection(running.port);
     const third = connect(running.port, getRequest('/'));

@@ -15,9 +15,9 @@ const fails = (argv: string[], code: string, message: RegExp) =>
 describe('parseCommandLine', () => {
   it('reads each flag, in both spellings, into its option', () => {
     expect(run(['-w', '2', '-p', 'round-robin', '--shutdown-timeout', '500', '--shutdown-delay=1500', '--ready-timeout=900', '--heartbeat-timeout', '0',
-      '--max-memory', '256', '--max-age=60000', '--max-surge', '2', '--max-message-size=4', 'server.js'])).toMatchObject({
+      '--max-memory', '256', '--max-age=60000', '--max-surge', '2', '--max-message-size=4', '--queue-timeout', '300', 'server.js'])).toMatchObject({
       workers: 2, policy: 'round-robin', shutdownTimeout: 500, shutdownDelay: 1500, readyTimeout: 900, heartbeatTimeout: 0, maxMemory: 256, maxAge: 60_000, maxSurge: 2,
-      maxMessageSize: 4,
+      maxMessageSize: 4, queueTimeout: 300,
     });
     expect(run(['--workers=auto', 'server.js']).workers).toBe('auto');
   });

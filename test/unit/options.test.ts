@@ -14,13 +14,21 @@ afterEach(() => {
 });
 
 describe('time options stay within what Node timers accept', () => {
-  const timers = ['readyTimeout', 'shutdownDelay', 'heartbeatTimeout', 'maxAge', 'restartDelay', 'maxRestartDelay'] as const;
+  const timers = ['readyTimeout', 'shutdownDelay', 'heartbeatTimeout', 'maxAge', 'restartDelay', 'maxRestartDelay', 'queueTimeout'] as const;
   for (const name of timers) {
     it(`${name}: ${MAX_TIMER_MS} is accepted, one more is a RangeError naming the option and the maximum`, () => {
       expect(resolve({ [name]: MAX_TIMER_MS })[name]).toBe(MAX_TIMER_MS);
       expect(() => resolve({ [name]: MAX_TIMER_MS + 1 })).toThrow(coded('RangeError', 'INVALID_OPTION', new RegExp(`^Invalid option: ${name} must be .* to ${MAX_TIMER_MS}, got ${MAX_TIMER_MS + 1}$`)));
     });
   }
+
+  it('queueTimeout: 5000 by default; 0 closes at once; a negative or fractional one is a coded error naming it', () => {
+    expect(resolve({}).queueTimeout).toBe(5_000);
+    expect(resolve({ queueTimeout: 0 }).queueTimeout).toBe(0);
+    expect(() => resolve({ queueTimeout: -1 })).toThrow(coded('RangeError', 'INVALID_OPTION', /^Invalid option: queueTimeout must be a whole number of milliseconds from 0 to \d+, got -1$/));
+    expect(() => resolve({ queueTimeout: 1.5 })).toThrow(coded('RangeError', 'INVALID_OPTION', /queueTimeout .*, got 1\.5$/));
+    expect(() => resolve({ queueTimeout: '300' })).toThrow(coded('TypeError', 'INVALID_OPTION', /queueTimeout .*, got '300'$/));
+  });
 
   it('shutdownTimeout leaves room for the grace the primary adds before it kills a worker', () => {
     expect(MAX_SHUTDOWN_TIMEOUT_MS).toBeLessThan(MAX_TIMER_MS - 1_000);

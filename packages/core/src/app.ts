@@ -3,6 +3,7 @@ import type { AddressInfo, ListenOptions } from 'node:net';
 import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
+import { flushOutput } from './primary/output-relay.js';
 import { drainLoneServer, drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
 import { track } from './worker/drain.js';
@@ -105,7 +106,7 @@ function servePrimary(options: ClusterOptions, callback?: ListenCallback): Clust
     ready.catch((error: Error) => {
       // As a lone `server.listen()` would crash on an unhandled 'error': say why, exit 1.
       cluster.options.log(`clusterize: ${error.message}; stopping`);
-      void cluster.shutdown().then(() => process.exit(1));
+      void cluster.shutdown().then(() => flushOutput()).then(() => process.exit(1));
     });
   }
   return {

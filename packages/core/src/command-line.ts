@@ -28,6 +28,8 @@ Options:
   --admin-port PORT         serve /metrics, /livez, /readyz and /workers on this port (default: off)
   --admin-host HOST         where the admin server listens (default ${DEFAULT_ADMIN_HOST})
   --metrics-timeout MS      time a worker gets to answer a metrics request (default 2000)
+  --queue-timeout MS        when every worker is at maxConnections, a forwarded connection waits this
+                            long for room before it is closed (default 5000; 0 closes it at once)
   --proxy-protocol          every connection starts with a PROXY protocol header (v1 or v2) from a proxy
                             in front; needs a policy where the primary accepts (not shared, reuseport)
   -h, --help                show this help
@@ -55,6 +57,7 @@ const flags: Record<string, Flag> = {
   '--max-surge': 'maxSurge',
   '--max-message-size': 'maxMessageSize',
   '--metrics-timeout': 'metricsTimeout',
+  '--queue-timeout': 'queueTimeout',
   '--admin-port': 'adminPort',
   '--admin-host': 'adminHost',
 };

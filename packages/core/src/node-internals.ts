@@ -10,6 +10,9 @@
  *   port without accepting on it.
  * - A server adopts whatever `_handle` it is given: it sets `onconnection`, calls
  *   `listen(backlog)` and later `close()`, and reads the address with `getsockname()`.
+ * - A stdio stream's `_handle.setBlocking(true)`, which `tty.WriteStream` calls on POSIX,
+ *   makes its writes synchronous. Not checked: without it a worker's output pipes stay
+ *   asynchronous, as in any Node process, and only lose what is queued at `process.exit()`.
 
  *
  * node-internals-check.ts tests them where they are used, before anything depends on them.
@@ -136,6 +139,12 @@ export function presentPeer(client: ClientHandle, peer: { address: string; port:
     out.family = peer.family;
     return 0;
   };
+}
+
+/** Makes writes to `stream` (a pipe) synchronous, as Node's are to a TTY or a file, where Node lets it. */
+export function setBlockingWrites(stream: NodeJS.WriteStream): void {
+  const handle = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle;
+  handle?.setBlocking?.(true);
 }
 
 /** libuv's UV_EADDRINUSE etc. are negative errnos; Node turns them into `err.code`. */

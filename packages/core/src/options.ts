@@ -55,6 +55,12 @@ export interface ClusterOptions {
   admin?: AdminOptions;
   /** Milliseconds a worker gets to answer a metrics request before a scrape leaves it out: 1 to MAX_TIMER_MS. Default 2000. */
   metricsTimeout?: number;
+  /**
+   * Milliseconds a forwarded connection waits in the primary for a worker with room when
+   * every worker's server is at `maxConnections`, before it is closed (HAProxy's
+   * `timeout queue`); 0 to MAX_TIMER_MS, 0 closes it at once. Default 5000.
+   */
+  queueTimeout?: number;
 }
 
 export interface AdminOptions {
@@ -86,12 +92,13 @@ export interface ResolvedOptions {
   admin: Required<AdminOptions> | undefined;
   metricsTimeout: number;
   proxyProtocol: boolean;
+  queueTimeout: number;
 }
 
 const optionNames = new Set<keyof ClusterOptions>([
   'workers', 'policy', 'shutdownTimeout', 'shutdownDelay', 'readyTimeout', 'restartDelay', 'maxRestartDelay',
   'script', 'args', 'execArgv', 'env', 'log', 'signals', 'heartbeatTimeout', 'maxMemory', 'maxAge', 'maxSurge',
-  'maxMessageSize', 'proxyProtocol',
+  'maxMessageSize', 'proxyProtocol', 'queueTimeout',
   'admin', 'metricsTimeout',
 ]);
 
@@ -194,6 +201,9 @@ const numberOptions = {
   maxSurge: { unit: 'workers', least: 1, most: MAX_WORKERS, fallback: 1 },
   maxMessageSize: { unit: 'megabytes', least: 1, most: MAX_MESSAGE_SIZE_MB, fallback: 16 },
   metricsTimeout: { unit: 'milliseconds', least: 1, most: MAX_TIMER_MS, fallback: 2_000 },
+  // HAProxy's `timeout queue` falls back to `timeout connect`, 5 s in its usual configs:
+  // long enough to ride out a burst of slow requests, short of clients' own timeouts.
+  queueTimeout: { unit: 'milliseconds', least: 0, most: MAX_TIMER_MS, fallback: 5_000 },
 } as const satisfies Record<string, Range & { unit: string; fallback: number }>;
 
 export type NumberOption = keyof typeof numberOptions;
@@ -296,6 +306,7 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
     admin: resolveAdmin(options.admin),
     metricsTimeout: numberOption(options, 'metricsTimeout'),
     proxyProtocol: resolveProxyProtocol(options.proxyProtocol, policy),
+    queueTimeout: numberOption(options, 'queueTimeout'),
   };
 }
 

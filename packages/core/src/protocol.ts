@@ -53,9 +53,11 @@ export type WorkerMessage =
      * Hand-offs (ids, across all listeners) the worker took, and those it refused because it
      * is draining (they may go to any worker). `full`: its server was at maxConnections;
      * `lost`: the descriptor never arrived (NODE_HANDLE_NACK). Those two must go to another
-     * worker; they travel only when not empty, so the usual report stays as small as before.
+     * worker. `room`: listeners (keys) whose server answered `full` and has since closed a
+     * connection, so it has room again. The three travel only when not empty, so the usual
+     * report stays as small as before.
      */
-    act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; connections: number;
+    act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; room?: string[]; connections: number;
   }
   /**
    * A connection the worker accepted on its own copy of a shared socket, passed back with
@@ -68,6 +70,8 @@ export type WorkerMessage =
   | { act: 'pong'; seq: number; rss: number; delay: LoopDelay; connections: number; accepted: number }
   /** Answers 'collectMetrics': the app's prom-client registry as JSON (getMetricsAsJSON), null without prom-client. */
   | { act: 'metrics'; seq: number; json: string | null }
+  /** Sent once, as a drained worker exits: its registry as in 'metrics', so what it counted since the last scrape is kept. */
+  | { act: 'finalMetrics'; json: string }
   /** clusterMetrics() in the app: asks for the cluster's aggregated metrics text. */
   | { act: 'metricsRequest'; seq: number };
 
@@ -122,9 +126,12 @@ const isInt = (value: unknown, least = 0): value is number =>
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
 const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
 const isOptionalIntArray = (value: unknown): boolean => value === undefined || isIntArray(value);
+const isOptionalStringArray = (value: unknown): boolean =>
+  value === undefined || (Array.isArray(value) && value.length < 100_000 && value.every(isString));
 
 /** A worker's metrics JSON: large registries (many label sets) stay far below this. */
 export const MAX_METRICS_JSON = 32 * 1024 * 1024;
+const isMetricsJson = (value: unknown): boolean => typeof value === 'string' && value.length <= MAX_METRICS_JSON;
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
@@ -156,12 +163,13 @@ const workerChecks: Record<Act<WorkerMessage>, Check> = {
   accepting: (m) => isString(m.key),
   paused: (m) => isString(m.key),
   acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
-    && isInt(m.connections),
+    && isOptionalStringArray(m.room) && isInt(m.connections),
   handback: (m) => isString(m.key) && isInt(m.connections),
   draining: () => true,
   cut: (m) => isInt(m.connections, 1),
   pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay) && isInt(m.connections) && isInt(m.accepted),
-  metrics: (m) => isInt(m.seq) && (m.json === null || (typeof m.json === 'string' && m.json.length <= MAX_METRICS_JSON)),
+  metrics: (m) => isInt(m.seq) && (m.json === null || isMetricsJson(m.json)),
+  finalMetrics: (m) => isMetricsJson(m.json),
   metricsRequest: (m) => isInt(m.seq),
 };
 

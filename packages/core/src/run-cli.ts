@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseCommandLine, USAGE } from './command-line.js';
 import { cliErrorLine, isClusterizeError } from './errors.js';
 import type { Cluster } from './primary/cluster.js';
+import { flushOutput } from './primary/output-relay.js';
 import { buildCluster } from './start.js';
 import { printStatus } from './status-command.js';
 
@@ -35,6 +36,7 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     if (!isClusterizeError(error)) throw error;
     process.stderr.write(`${cliErrorLine(error)}\n`);
     await cluster.shutdown();
+    await flushOutput();
     // A Node.js clusterize cannot run on is status 2 whichever process found out.
     process.exit(error.code === 'ERR_CLUSTERIZE_NODE_INTERNALS' ? 2 : 1);
   }

@@ -3,7 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { clusterizeError } from '../errors.js';
 import { METRICS_CONTENT_TYPE } from '../prom-client.js';
 import type { LoopDelay } from '../protocol.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import type { WorkerProcess, WorkerState } from './worker-process.js';
+
+/** Connections the admin server holds open at once; Node closes any past it as it accepts it. */
+export const ADMIN_MAX_CONNECTIONS = 64;
+/** An idle keep-alive connection, or one that has not sent its request head, is closed after this. */
+export const ADMIN_IDLE_TIMEOUT_MS = 5_000;
+/** A request whose body is still arriving after this is answered 408 and its connection closed. */
+export const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
+/** How often Node looks for connections past the header and request timeouts (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
 
 /** One worker as GET /workers lists it. */
 export interface WorkerReport {
@@ -46,10 +56,20 @@ type Route = (response: http.ServerResponse) => void | Promise<void>;
 /**
  * The primary's own HTTP server for operators: metrics, probes and the worker table, on a
  * port of its own (loopback by default) so that it never serves, or is served by, the app.
+ *
+ * Its connections take descriptors from the primary's own limit (RLIMIT_NOFILE), which the
+ * data path shares: the listening sockets, every connection the primary dispatches, and
+ * the pipes of each fork. Unbounded, 1,100 idle connections to it under `ulimit -n 1024`
+ * stopped /livez, left the main port serving nothing, and made every replacement fork fail
+ * with EMFILE. So it holds at most ADMIN_MAX_CONNECTIONS (a probe or a scrape needs one for
+ * milliseconds; past the cap Node closes a connection as it accepts it), and a client that
+ * sits idle or sends slowly loses its connection after ADMIN_IDLE_TIMEOUT_MS, or
+ * ADMIN_REQUEST_TIMEOUT_MS for the whole request.
  */
 export class AdminServer {
   private readonly server: http.Server;
   private readonly routes: Record<string, Route>;
+  private readonly warnings: RateLimitedLog;
 
   constructor(source: AdminSource, private readonly log: (line: string) => void) {
     this.routes = {
@@ -62,7 +82,17 @@ export class AdminServer {
       },
       '/workers': (response) => send(response, 200, 'application/json', `${JSON.stringify(source.workers())}\n`),
     };
-    this.server = http.createServer((request, response) => void this.serve(request, response));
+    this.server = http.createServer({
+      keepAliveTimeout: ADMIN_IDLE_TIMEOUT_MS,
+      headersTimeout: ADMIN_IDLE_TIMEOUT_MS,
+      requestTimeout: ADMIN_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    }, (request, response) => void this.serve(request, response));
+    this.server.maxConnections = ADMIN_MAX_CONNECTIONS;
+    this.warnings = new RateLimitedLog(log);
+    this.server.on('drop', () => this.warnings.write('drop',
+      () => `clusterize: the admin server has ${ADMIN_MAX_CONNECTIONS} connections open (its cap); closing new ones until some close`,
+      (count) => `clusterize: the admin server closed ${count} ${count === 1 ? 'connection' : 'connections'} past its cap of ${ADMIN_MAX_CONNECTIONS} in the last second`));
   }
 
   /** Listens on host:port; rejects with ERR_CLUSTERIZE_ADMIN_LISTEN when it cannot. */

@@ -1,18 +1,23 @@
+import type { CloseReason, ClusterStats } from './cluster-stats.js';
+
 /** At most one line per this many ms for each reason: a flood of closed connections is one line a second, with its count. */
 const LINE_INTERVAL_MS = 1000;
 
-/** Counts connections the primary closed for one reason and logs the count, rate-limited. */
+/** Counts connections the primary closed for one reason, in the cluster's metrics and in a log line, rate-limited. */
 class Tally {
   private count = 0;
   private lastLineAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly reason: string,
+    private readonly reason: CloseReason,
+    private readonly why: string,
     private readonly log: (line: string) => void,
+    private readonly stats: ClusterStats,
   ) {}
 
   add(count = 1): void {
+    this.stats.closed(this.reason, count);
     this.count += count;
     if (this.timer !== undefined) return;
     const wait = this.lastLineAt + LINE_INTERVAL_MS - Date.now();
@@ -28,7 +33,7 @@ class Tally {
     const count = this.count;
     this.count = 0;
     this.lastLineAt = Date.now();
-    this.log(`clusterize: closed ${count} connection${count === 1 ? '' : 's'}: ${this.reason}`);
+    this.log(`clusterize: closed ${count} connection${count === 1 ? '' : 's'}: ${this.why}`);
   }
 }
 
@@ -38,7 +43,7 @@ class Tally {
  * one line a second however many ports there are.
  */
 export class ClosedConnections {
-  /** Every routable worker refused it: each one's server is at maxConnections. */
+  /** Every routable worker refused it: each one's server is at maxConnections (and queueTimeout is 0). */
   readonly full: Tally;
   /** Every routable worker was sent it and none received the descriptor (NODE_HANDLE_NACK). */
   readonly lost: Tally;
@@ -50,18 +55,22 @@ export class ClosedConnections {
   readonly badProxyHeader: Tally;
   /** The PROXY protocol is on and its header was not complete in time. */
   readonly slowProxyHeader: Tally;
+  /** Every routable worker was full, and none had room within queueTimeout. */
+  readonly queueTimeout: Tally;
 
-  constructor(log: (line: string) => void, queueLimit: number, proxyHeaderTimeout: number) {
-    this.full = new Tally('every worker is at maxConnections', log);
-    this.lost = new Tally('no worker could receive the descriptor (a worker out of file descriptors gets NODE_HANDLE_NACK)', log);
-    this.overflow = new Tally(`${queueLimit} connections were already waiting for a worker`, log);
-    this.abandoned = new Tally('no worker is left to serve the queue', log);
-    this.badProxyHeader = new Tally('no valid PROXY protocol header', log);
-    this.slowProxyHeader = new Tally(`no complete PROXY protocol header within ${proxyHeaderTimeout} ms`, log);
+  constructor(log: (line: string) => void, stats: ClusterStats, queueLimit: number, proxyHeaderTimeout: number, queueTimeout: number) {
+    const tally = (reason: CloseReason, why: string) => new Tally(reason, why, log, stats);
+    this.full = tally('full', 'every worker is at maxConnections');
+    this.lost = tally('lost', 'no worker could receive the descriptor (a worker out of file descriptors gets NODE_HANDLE_NACK)');
+    this.overflow = tally('overflow', `${queueLimit} connections were already waiting for a worker`);
+    this.abandoned = tally('abandoned', 'no worker is left to serve the queue');
+    this.badProxyHeader = tally('badProxyHeader', 'no valid PROXY protocol header');
+    this.slowProxyHeader = tally('slowProxyHeader', `no complete PROXY protocol header within ${proxyHeaderTimeout} ms`);
+    this.queueTimeout = tally('queueTimeout', `every worker is at maxConnections and none had room within ${queueTimeout} ms`);
   }
 
   /** Writes every count still held back by the rate limit. */
   flush(): void {
-    for (const tally of [this.full, this.lost, this.overflow, this.abandoned, this.badProxyHeader, this.slowProxyHeader]) tally.flush();
+    for (const tally of [this.full, this.lost, this.overflow, this.abandoned, this.badProxyHeader, this.slowProxyHeader, this.queueTimeout]) tally.flush();
   }
 }

@@ -5,14 +5,21 @@ export type RestartReason = 'crash' | 'hung' | 'memory' | 'age';
 /** How a reload() (or SIGHUP) ended: every worker replaced, a new worker failed, or a shutdown came first. */
 export type ReloadResult = 'success' | 'failure' | 'cancelled';
 
+/** Why the primary closed a connection it accepted without any worker serving it (see ClosedConnections). */
+export type CloseReason = 'full' | 'lost' | 'overflow' | 'abandoned' | 'badProxyHeader' | 'slowProxyHeader' | 'queueTimeout';
+
 export const restartReasons: readonly RestartReason[] = ['crash', 'hung', 'memory', 'age'];
 export const reloadResults: readonly ReloadResult[] = ['success', 'failure', 'cancelled'];
+export const closeReasons: readonly CloseReason[] = ['full', 'lost', 'overflow', 'abandoned', 'badProxyHeader', 'slowProxyHeader', 'queueTimeout'];
 export const workerStates: readonly Exclude<WorkerState, 'exited'>[] = ['starting', 'online', 'listening', 'ready', 'draining'];
 
 /** Counters of what happened to the cluster since it started, for its metrics. */
 export class ClusterStats {
   readonly restarts = new Map<RestartReason, number>(restartReasons.map((reason) => [reason, 0]));
   readonly reloads = new Map<ReloadResult, number>(reloadResults.map((result) => [result, 0]));
+  readonly closedConnections = new Map<CloseReason, number>(closeReasons.map((reason) => [reason, 0]));
+  /** Connections that waited in the primary for a worker with room (every routable one was at maxConnections). */
+  queuedConnections = 0;
 
   restarted(reason: RestartReason): void {
     this.restarts.set(reason, this.restarts.get(reason)! + 1);
@@ -20,5 +27,13 @@ export class ClusterStats {
 
   reloaded(result: ReloadResult): void {
     this.reloads.set(result, this.reloads.get(result)! + 1);
+  }
+
+  queued(): void {
+    this.queuedConnections++;
+  }
+
+  closed(reason: CloseReason, count: number): void {
+    this.closedConnections.set(reason, this.closedConnections.get(reason)! + count);
   }
 }

@@ -11,6 +11,7 @@ import { createDispatcher, type ListenError } from './dispatch.js';
 import { HealthMonitor, type RecycleReason } from './health.js';
 import { ListenerRegistry } from './listener-registry.js';
 import { MetricsCollector } from './metrics-collector.js';
+import { relayTo } from './output-relay.js';
 import { getPolicy, type Policy } from './policies/index.js';
 import { spawnWorker } from './spawn.js';
 import { Supervisor, type ShutdownReport } from './supervisor.js';
@@ -91,7 +92,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     super();
     this.policy = getPolicy(options.policy);
     this.policy.assertSupported?.();
-    this.registry = new ListenerRegistry(this.policy, options.proxyProtocol, (line) => this.options.log(line));
+    this.registry = new ListenerRegistry(this.policy, options, this.stats, (line) => this.options.log(line));
     this.supervisor = new Supervisor(options, this.registry, {
       launch: (id, slot, generation, onGone) => this.launch(id, slot, generation, onGone),
       fork: (worker) => this.announce('fork', snapshot(worker)),
@@ -301,8 +302,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const token = randomBytes(8).toString('hex');
     const child = spawnWorker(this.options, id, token);
     const worker = new WorkerProcess(id, slot, child, token, generation);
-    worker.output.pipe(child.stdout, process.stdout);
-    worker.output.pipe(child.stderr, process.stderr);
+    const record = (chunk: Buffer) => worker.output.record(chunk);
+    relayTo(process.stdout).add(child.stdout, record);
+    relayTo(process.stderr).add(child.stderr, record);
     child.on('internalMessage', (message: unknown, handle: unknown) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));
     child.on('error', (error) => {

@@ -120,6 +120,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       registry.loadChanged(worker);
     },
     metrics: (worker, { seq, json }) => metrics.answered(worker, seq, json),
+    finalMetrics: (worker, { json }) => metrics.final(worker, json),
     metricsRequest: (worker, { seq }) => {
       metrics.text().then((text) => worker.post({ act: 'clusterMetrics', seq, text }),
         (error: unknown) => log(`clusterize: could not collect metrics for worker ${worker.id}: ${(error as Error)?.stack ?? String(error)}`));

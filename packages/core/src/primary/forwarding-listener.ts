@@ -1,15 +1,17 @@
 import { peerAddress, type ClientHandle, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Peer, PrimaryMessage, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
+import type { ClusterStats } from './cluster-stats.js';
 import type { Balancer, Target } from './policies/index.js';
 import { Listener } from './listener.js';
 import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from './proxy-header-reader.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /**
- * New connections beyond this many waiting for a worker (none is routable, or each has
- * MAX_PENDING hand-offs unacknowledged) are closed at once: each holds a descriptor in
- * the primary, and a client is better told to retry than left waiting without a bound.
+ * New connections beyond this many waiting for a worker (none is routable, each has
+ * MAX_PENDING hand-offs unacknowledged, or each is at maxConnections) are closed at once:
+ * each holds a descriptor in the primary, and a client is better told to retry than left
+ * waiting without a bound.
  */
 export const MAX_QUEUED = 4096;
 
@@ -39,6 +41,12 @@ class WorkerTarget implements Target {
     return this.worker.generation;
   }
 
+  /**
+   * Its server turned a hand-off away at maxConnections and has not reported room since:
+   * connections waiting for room are not sent to it.
+   */
+  full = false;
+
   /** The hand-off is settled: it is no longer pending here. */
   take(id: number): ClientHandle | undefined {
     const client = this.pendingHandoffs.get(id);
@@ -52,12 +60,20 @@ export interface ForwardingSettings {
   readonly byClientAddress: boolean;
   /** Each connection starts with a PROXY protocol header, read here before the hand-off. */
   readonly proxyProtocol: boolean;
+  /** Milliseconds a connection every routable worker turned away as full waits for one with room (0: it is closed at once). */
+  readonly queueTimeout: number;
 }
 
-/** Workers that could not take a connection: it goes to another, or is closed once every routable one has refused it. */
+/**
+ * Why workers could not take a connection: it goes to another; once every routable one
+ * has turned it away it waits for room (when they are full) or is closed.
+ */
 interface Refusal {
-  readonly by: Set<WorkerProcess>;
+  /** Workers that never received its descriptor: it is not sent to them again. */
+  readonly lostBy: Set<WorkerProcess>;
   reason: 'full' | 'lost';
+  /** Once it waits for a worker with room: when it is closed if none has taken it by then (performance.now()). */
+  deadline?: number;
 }
 
 /**
@@ -65,16 +81,24 @@ interface Refusal {
  * picks. Nothing is read in the primary, so no byte the client sent early is lost. The
  * primary keeps its copy of the handle until the worker acknowledges it; a handle a worker
  * refused (it is draining), or never acknowledged before it died, is dispatched again. A
- * worker whose server is at maxConnections, or which never received the descriptor, gets
- * another worker to take it; never the same one again.
+ * worker that never received the descriptor gets another worker to take it, never the same
+ * one again. One whose server is at maxConnections does too; when every routable worker is
+ * full, the connection waits here, as in HAProxy's maxconn queue, until one reports room
+ * or `queueTimeout` runs out. Waiting connections go out oldest first, and newer ones wait
+ * behind them rather than try workers known to be full.
  */
 export class ForwardingListener extends Listener {
   readonly transport: Transport = 'forward';
   private readonly byWorker = new Map<WorkerProcess, WorkerTarget>();
   protected readonly targets: WorkerTarget[] = [];
   private readonly queue: ClientHandle[] = [];
-  /** Only connections some worker turned away: empty on the usual path. */
+  /** Only connections some worker turned away, or that wait for room: empty on the usual path. */
   private readonly refusals = new Map<ClientHandle, Refusal>();
+  /** Connections waiting for a worker with room, by deadline (oldest first): empty unless every routable worker is full. */
+  private readonly waiting: ClientHandle[] = [];
+  /** Closes the waiting connections whose deadline has passed; armed for the earliest one. */
+  private waitTimer: NodeJS.Timeout | undefined;
+  private waitTimerAt = Infinity;
   /** The clients PROXY protocol headers named; weak, so no path that closes a connection has to clean up. */
   private readonly peers = new WeakMap<ClientHandle, Peer>();
   private closing = false;
@@ -88,6 +112,7 @@ export class ForwardingListener extends Listener {
     private readonly balance: Balancer,
     private readonly settings: ForwardingSettings,
     private readonly closed: ClosedConnections,
+    private readonly stats: ClusterStats,
   ) {
     super(key, query, handle, sockname);
   }
@@ -132,36 +157,43 @@ export class ForwardingListener extends Listener {
   override acknowledge(worker: WorkerProcess, acks: Acks): void {
     const target = this.byWorker.get(worker);
     if (target === undefined) return;
+    let took = false;
     for (const id of acks.accepted) {
       const client = target.take(id);
       if (client === undefined) continue;
+      took = true;
       client.close();
       if (this.refusals.size > 0) this.refusals.delete(client);
     }
+    // One report can hold a hand-off taken and one turned away as full, in either order:
+    // the take clears the mark first, so the report leaves the worker counted full (its
+    // next close says otherwise). A close reported in it came after the full answer it follows.
+    if (took) target.full = false;
     this.requeue(target, acks.refused);
-    if (acks.full !== undefined) this.requeue(target, acks.full, 'full');
+    if (acks.full !== undefined && this.requeue(target, acks.full, 'full') > 0) target.full = true;
     if (acks.lost !== undefined) this.requeue(target, acks.lost, 'lost');
+    if (acks.room !== undefined && acks.room.includes(this.key)) target.full = false;
     this.flush();
   }
 
-  /** Hand-offs the worker turned away go first, ahead of newer connections. */
-  private requeue(target: WorkerTarget, ids: readonly number[], reason?: Refusal['reason']): void {
+  /** Hand-offs the worker turned away go first, ahead of newer connections; returns how many were this listener's. */
+  private requeue(target: WorkerTarget, ids: readonly number[], reason?: Refusal['reason']): number {
+    let count = 0;
     for (let i = ids.length - 1; i >= 0; i--) {
       const client = target.take(ids[i]!);
       if (client === undefined) continue;
+      count++;
       if (reason !== undefined) this.refuse(client, target.worker, reason);
       this.queue.unshift(client);
     }
+    return count;
   }
 
   private refuse(client: ClientHandle, worker: WorkerProcess, reason: Refusal['reason']): void {
-    const refusal = this.refusals.get(client);
-    if (refusal === undefined) {
-      this.refusals.set(client, { by: new Set([worker]), reason });
-      return;
-    }
-    refusal.by.add(worker);
+    let refusal = this.refusals.get(client);
+    if (refusal === undefined) this.refusals.set(client, refusal = { lostBy: new Set(), reason });
     refusal.reason = reason;
+    if (reason === 'lost') refusal.lostBy.add(worker);
   }
 
   override get settled(): boolean {
@@ -181,10 +213,16 @@ export class ForwardingListener extends Listener {
   }
 
   protected enqueue(client: ClientHandle): void {
-    if (this.queue.length >= MAX_QUEUED) {
+    if (this.queue.length + this.waiting.length >= MAX_QUEUED) {
       client.close();
       this.closed.overflow.add();
       return;
+    }
+    // Every routable worker is full: a newer connection waits behind those already waiting.
+    if (this.waiting.length > 0) {
+      const refusal: Refusal = { lostBy: new Set(), reason: 'full' };
+      this.refusals.set(client, refusal);
+      return this.wait(client, refusal);
     }
     this.queue.push(client);
     this.flush();
@@ -205,10 +243,11 @@ export class ForwardingListener extends Listener {
     while (this.queue.length > 0) {
       const client = this.queue[0]!;
       const refusal = this.refusals.size === 0 ? undefined : this.refusals.get(client);
-      const candidates = refusal === undefined ? this.targets : this.targets.filter((target) => !refusal.by.has(target.worker));
+      const candidates = refusal === undefined ? this.targets : this.withRoom(refusal);
       if (refusal !== undefined && candidates.length === 0 && this.targets.length > 0) {
         this.queue.shift();
-        this.discard(client, refusal.reason);
+        if (this.mayWait(refusal)) this.wait(client, refusal);
+        else this.discard(client, refusal.reason);
         continue;
       }
       const target = this.pick(candidates, client);
@@ -217,14 +256,78 @@ export class ForwardingListener extends Listener {
         return;
       }
       this.queue.shift();
-      const id = ++ForwardingListener.nextHandoff;
-      target.pendingHandoffs.set(id, client);
-      if (!target.worker.post(this.connMessage(id, client), client)) {
-        target.pendingHandoffs.delete(id);
-        this.drop(target);
-        this.queue.unshift(client);
-      }
+      if (!this.handOff(target, client)) this.queue.unshift(client);
     }
+    if (this.waiting.length > 0) this.serveWaiting();
+  }
+
+  /** False when the worker's channel is gone: the worker is no longer a target. */
+  private handOff(target: WorkerTarget, client: ClientHandle): boolean {
+    const id = ++ForwardingListener.nextHandoff;
+    target.pendingHandoffs.set(id, client);
+    if (target.worker.post(this.connMessage(id, client), client)) return true;
+    target.pendingHandoffs.delete(id);
+    this.drop(target);
+    return false;
+  }
+
+  /** The workers a connection some worker turned away may go to now. */
+  private withRoom(refusal: Refusal): WorkerTarget[] {
+    return this.targets.filter((target) => !target.full && !refusal.lostBy.has(target.worker));
+  }
+
+  /** Whether a connection no routable worker can take now may wait: some of them are only full. */
+  private mayWait(refusal: Refusal): boolean {
+    return this.settings.queueTimeout > 0 && this.targets.some((target) => target.full && !refusal.lostBy.has(target.worker));
+  }
+
+  /** In deadline order: one that waited before and was turned away again goes back ahead of newer ones. */
+  private wait(client: ClientHandle, refusal: Refusal): void {
+    const now = performance.now();
+    if (refusal.deadline === undefined) {
+      refusal.deadline = now + this.settings.queueTimeout;
+      this.stats.queued();
+    }
+    const deadline = refusal.deadline;
+    if (deadline <= now) return this.discard(client, 'queueTimeout');
+    let index = this.waiting.length;
+    while (index > 0 && this.refusals.get(this.waiting[index - 1]!)!.deadline! > deadline) index--;
+    this.waiting.splice(index, 0, client);
+    this.armWaitTimer();
+  }
+
+  /** Hands waiting connections, oldest first, to workers that have reported room since they were full. */
+  private serveWaiting(): void {
+    while (this.waiting.length > 0) {
+      const client = this.waiting[0]!;
+      const target = this.pick(this.withRoom(this.refusals.get(client)!), client);
+      if (target === undefined) {
+        if (this.closing && this.targets.length === 0) this.abandonQueue();
+        return;
+      }
+      this.waiting.shift();
+      if (!this.handOff(target, client)) this.waiting.unshift(client);
+    }
+  }
+
+  private armWaitTimer(): void {
+    const first = this.waiting[0];
+    if (first === undefined) return;
+    const deadline = this.refusals.get(first)!.deadline!;
+    if (this.waitTimer !== undefined && this.waitTimerAt <= deadline) return;
+    clearTimeout(this.waitTimer);
+    this.waitTimerAt = deadline;
+    // Unref'ed: waiting connections must not keep a primary alive that is otherwise done.
+    this.waitTimer = setTimeout(() => this.expireWaiting(), Math.ceil(deadline - performance.now())).unref();
+  }
+
+  private expireWaiting(): void {
+    this.waitTimer = undefined;
+    const now = performance.now();
+    while (this.waiting.length > 0 && this.refusals.get(this.waiting[0]!)!.deadline! <= now) {
+      this.discard(this.waiting.shift()!, 'queueTimeout');
+    }
+    this.armWaitTimer();
   }
 
   private connMessage(id: number, client: ClientHandle): PrimaryMessage {
@@ -254,8 +357,8 @@ export class ForwardingListener extends Listener {
     return candidates.reduce((least, target) => (target.pending < least.pending ? target : least));
   }
 
-  /** Every routable worker turned it away. */
-  private discard(client: ClientHandle, reason: Refusal['reason']): void {
+  /** Every routable worker turned it away, or it waited for room in vain. */
+  private discard(client: ClientHandle, reason: Refusal['reason'] | 'queueTimeout'): void {
     client.close();
     this.refusals.delete(client);
     this.closed[reason].add();
@@ -263,7 +366,7 @@ export class ForwardingListener extends Listener {
 
   /** The cluster is stopping (or the app closed its servers) and no worker is left to serve these: let the clients know. */
   private abandonQueue(): void {
-    const clients = this.queue.splice(0);
+    const clients = [...this.queue.splice(0), ...this.waiting.splice(0)];
     for (const client of clients) {
       client.close();
       this.refusals.delete(client);

@@ -1,4 +1,5 @@
 import type { ResolvedOptions } from '../options.js';
+import { outputHeldBack } from './output-relay.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface RecycleReason {
@@ -29,7 +30,9 @@ const AGE_JITTER = 0.1;
  * Hung means a ping the worker was sent has gone unanswered for heartbeatTimeout. The wait
  * is counted in ticks of the primary's own timer, each worth at most one interval: when the
  * primary itself stalls (SIGSTOP, a long GC, a slow disk) the answers sit in the pipe
- * unread, and that time must not count against the workers.
+ * unread, and that time must not count against the workers. Nor must the time the primary
+ * holds their output back because its own stdout or stderr is full: a worker that writes
+ * then waits in write() (see OutputRelay).
  */
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -84,7 +87,7 @@ export class HealthMonitor {
 
   private tick(): void {
     const now = Date.now();
-    const credit = Math.min(now - this.lastTick, this.interval);
+    const credit = outputHeldBack() ? 0 : Math.min(now - this.lastTick, this.interval);
     this.lastTick = now;
     const { heartbeatTimeout, maxMemory } = this.options;
     for (const worker of this.workers()) {

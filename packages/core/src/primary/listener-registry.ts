@@ -1,9 +1,11 @@
 import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname } from '../protocol.js';
 import { ClosedConnections } from './closed-connections.js';
+import type { ClusterStats } from './cluster-stats.js';
 import { ForwardingListener, MAX_QUEUED } from './forwarding-listener.js';
 import { PROXY_HEADER_TIMEOUT_MS } from './proxy-header-reader.js';
 import type { Listener } from './listener.js';
+import type { ResolvedOptions } from '../options.js';
 import type { Policy } from './policies/index.js';
 import { roundRobin } from './policies/round-robin.js';
 import { ReusePortListener, SharedListener } from './shared-listener.js';
@@ -33,11 +35,12 @@ export class ListenerRegistry {
 
   constructor(
     private readonly policy: Policy,
-    /** Every connection starts with a PROXY protocol header (forwarding policies only). */
-    private readonly proxyProtocol: boolean,
+    /** proxyProtocol: every connection starts with a PROXY protocol header (forwarding policies only). */
+    private readonly options: Pick<ResolvedOptions, 'proxyProtocol' | 'queueTimeout'>,
+    private readonly stats: ClusterStats,
     log: (line: string) => void,
   ) {
-    this.closedConnections = new ClosedConnections(log, MAX_QUEUED, PROXY_HEADER_TIMEOUT_MS);
+    this.closedConnections = new ClosedConnections(log, stats, MAX_QUEUED, PROXY_HEADER_TIMEOUT_MS, options.queueTimeout);
   }
 
   get(key: string): Listener | undefined {
@@ -142,14 +145,15 @@ export class ListenerRegistry {
   }
 
   private build(key: string, query: ListenQuery, handle: ListenHandle, name: Sockname | null, selfBound: boolean): Listener {
-    if (selfBound) return new ReusePortListener(key, query, handle, name, this.closedConnections);
-    if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name, this.closedConnections);
+    if (selfBound) return new ReusePortListener(key, query, handle, name, this.closedConnections, this.stats);
+    if (this.policy.transport === 'shared') return new SharedListener(key, query, handle, name, this.closedConnections, this.stats);
     // A pipe under a self-binding policy is forwarded: SO_REUSEPORT is for TCP only.
     const balancer = (this.policy.createBalancer ?? roundRobin.createBalancer!)();
     return new ForwardingListener(key, query, handle, name, balancer, {
       byClientAddress: this.policy.byClientAddress === true,
-      proxyProtocol: this.proxyProtocol,
-    }, this.closedConnections);
+      proxyProtocol: this.options.proxyProtocol,
+      queueTimeout: this.options.queueTimeout,
+    }, this.closedConnections, this.stats);
   }
 }
 

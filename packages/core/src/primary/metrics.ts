@@ -9,8 +9,8 @@ interface Family {
 }
 
 /**
- * clusterize's own metrics in the Prometheus text format: the workers by state, restarts
- * and reloads, each worker's memory, loop delay and connections as of its last heartbeat,
+ * clusterize's own metrics in the Prometheus text format: the workers by state, restarts,
+ * reloads and connections the primary had to close, each worker's memory, loop delay and connections as of its last heartbeat,
  * and how many workers this scrape had to leave out. Written by hand, so that they exist
  * without prom-client too.
  */
@@ -31,6 +31,16 @@ export function renderClusterMetrics(workers: readonly WorkerProcess[], stats: C
     {
       name: 'clusterize_reloads_total', type: 'counter', help: 'Rolling reloads by how they ended.',
       samples: [...stats.reloads].map(([result, value]) => ({ labels: { result }, value })),
+    },
+    {
+      name: 'clusterize_closed_connections_total', type: 'counter',
+      help: 'Connections the primary accepted and closed without any worker serving them, by why.',
+      samples: [...stats.closedConnections].map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: 'clusterize_queued_connections_total', type: 'counter',
+      help: 'Connections that waited in the primary for a worker with room because every worker was at maxConnections.',
+      samples: [{ value: stats.queuedConnections }],
     },
     {
       name: 'clusterize_worker_resident_memory_bytes', type: 'gauge', help: 'Resident memory of each worker at its last heartbeat.',

@@ -1,6 +1,7 @@
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import type { ListenQuery, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
+import type { ClusterStats } from './cluster-stats.js';
 import { acceptCap, excessOf, PeakMean, REBALANCE_AFTER_MS, SHED_HOLD_MS } from './fair-share.js';
 import { ForwardingListener } from './forwarding-listener.js';
 import { leastConnections } from './policies/least-connections.js';
@@ -27,8 +28,9 @@ export class SharedListener extends ForwardingListener {
   /** Looks again once a worker above its share has been so for REBALANCE_AFTER_MS, reports or not. */
   private recheck: NodeJS.Timeout | undefined;
 
-  constructor(key: string, query: ListenQuery, handle: ListenHandle, sockname: Sockname | null, closed: ClosedConnections) {
-    super(key, query, handle, sockname, leastConnections.createBalancer!(), { byClientAddress: false, proxyProtocol: false }, closed);
+  constructor(key: string, query: ListenQuery, handle: ListenHandle, sockname: Sockname | null, closed: ClosedConnections, stats: ClusterStats) {
+    // No waiting for room: the workers accept on their own meanwhile, so no order would hold.
+    super(key, query, handle, sockname, leastConnections.createBalancer!(), { byClientAddress: false, proxyProtocol: false, queueTimeout: 0 }, closed, stats);
   }
 
   override start(): number {

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { Cluster } from './cluster.js';
+import { flushOutput } from './output-relay.js';
 
 /**
  * The primary's exit status after a SIGTERM/SIGINT drain whose deadline cut connections or
@@ -10,8 +11,9 @@ export const EXIT_CUT_AT_DEADLINE = 3;
 
 /**
  * SIGINT and SIGTERM drain the cluster and exit 0 (EXIT_CUT_AT_DEADLINE when the deadline
- * cut something); with shutdownDelay, /readyz turns 503 at once and the cluster keeps
- * serving that long before the drain, for load balancers to notice. A second signal kills
+ * cut something) once the workers' last output is written (see flushOutput); with
+ * shutdownDelay, /readyz turns 503 at once and the cluster keeps serving that long before
+ * the drain, for load balancers to notice. A second signal kills
  * the workers and exits at once with 128 + the signal number, as a shell reports it.
  * SIGHUP reloads.
  */
@@ -20,9 +22,9 @@ export function handleSignals(cluster: Cluster): () => void {
   const drain = () => {
     void cluster.shutdown().then(async (report) => {
       await cluster.runExitHooks();
-      if (report.clean) process.exit(0);
-      cluster.options.log(`clusterize: the shutdown deadline cut ${report.cutConnections} connection${report.cutConnections === 1 ? '' : 's'} and killed ${report.killedWorkers} worker${report.killedWorkers === 1 ? '' : 's'}; exiting with status ${EXIT_CUT_AT_DEADLINE}`);
-      process.exit(EXIT_CUT_AT_DEADLINE);
+      if (!report.clean) cluster.options.log(`clusterize: the shutdown deadline cut ${report.cutConnections} connection${report.cutConnections === 1 ? '' : 's'} and killed ${report.killedWorkers} worker${report.killedWorkers === 1 ? '' : 's'}; exiting with status ${EXIT_CUT_AT_DEADLINE}`);
+      await flushOutput();
+      process.exit(report.clean ? 0 : EXIT_CUT_AT_DEADLINE);
     });
   };
   const onSignal = (signal: NodeJS.Signals) => {

@@ -16,6 +16,8 @@ interface Tracked {
   onCountChange: (() => void) | undefined;
   /** The 'request' hook that closes shed connections is in place (added by the first shed()). */
   shedding: boolean;
+  /** Asked after each connection closes until it answers true (see watchCloses). */
+  closeWatch: (() => boolean) | undefined;
 }
 
 interface Session {
@@ -64,6 +66,7 @@ export function track(server: net.Server, onCountChange?: () => void): void {
   }
   const state: Tracked = {
     sockets: new Set(), http1: new Set(), upgraded: new Set(), sessions: new Set(), draining: false, onCountChange, shedding: false,
+    closeWatch: undefined,
   };
   tracked.set(server, state);
   const keepHttp1 = (socket: net.Socket) => {
@@ -78,6 +81,7 @@ export function track(server: net.Server, onCountChange?: () => void): void {
     socket.once('close', () => {
       state.sockets.delete(socket);
       state.onCountChange?.();
+      if (state.closeWatch?.() === true) state.closeWatch = undefined;
     });
     if (!(server instanceof tls.Server)) keepHttp1(socket);
   });
@@ -121,6 +125,16 @@ export function shed(server: net.Server, count: number): number {
     picked++;
   }
   return picked;
+}
+
+/**
+ * Asks `check` after each connection of `server` closes, until it answers true: a worker
+ * that turned a connection away at maxConnections tells the primary once it has room,
+ * and only then pays for a call per close.
+ */
+export function watchCloses(server: net.Server, check: () => boolean): void {
+  const state = tracked.get(server);
+  if (state !== undefined) state.closeWatch = check;
 }
 
 /** Connections the tracked servers of this process have accepted since it started. */

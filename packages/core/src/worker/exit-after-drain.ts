@@ -14,7 +14,8 @@ export const EXIT_GRACE_MS = 500;
  * Drains `servers` (in-flight requests finish, up to `timeout` ms; `politely`: long-lived
  * connections are closed for the app, see drainServer), tells `cut` how many
  * connections the deadline cut (when any was), runs the `hooks`, waits for `settled` (the
- * messages still on their way to the primary, up to the deadline), and exits 0. If a hook
+ * last word to the primary and every message still on its way there, up to the
+ * deadline), and exits 0. If a hook
  * never settles, or a drain listener's work holds the process, it exits 1 at `timeout` +
  * EXIT_GRACE_MS with a line naming `who`.
  */

@@ -4,7 +4,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
-import { acceptedConnections, openConnections, shed, track } from './drain.js';
+import { acceptedConnections, openConnections, shed, track, watchCloses } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, logLine, reportRuntimeError } from './guard.js';
@@ -27,6 +27,8 @@ interface Registration {
   holdCap: number;
   holdUntil: number;
   holdBudget: number;
+  /** It turned a hand-off away at maxConnections: the primary hears when one of its connections closes. */
+  awaitingRoom: boolean;
 }
 
 interface PendingListen {
@@ -73,6 +75,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private refused: number[] = [];
   private full: number[] = [];
   private lost: number[] = [];
+  private room: string[] = [];
   private reportScheduled = false;
   private loadTimer: NodeJS.Timeout | null = null;
   /** The soonest any listener wants load reports (ms after a connection opens or closes). */
@@ -156,11 +159,18 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
     const settled = async (deadline: number) => {
+      await this.sendFinalMetrics();
       const pending = this.inFlight.pending;
       if (await this.inFlight.settled(deadline) || pending === 0) return;
       logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
     };
     await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely, settled);
+  }
+
+  /** The app's metrics as the worker exits, so the primary keeps what it counted since the last scrape. */
+  private async sendFinalMetrics(): Promise<void> {
+    const json = process.connected ? await registryJson() : null;
+    if (json !== null) this.send({ act: 'finalMetrics', json });
   }
 
   private send(message: WorkerMessage): void {
@@ -195,7 +205,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         return;
       }
       const proxy = new ProxyHandle(key, sockname, (closed) => this.unregister(closed), (client) => this.passBack(key, client));
-      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport, cap: null, holdCap: 0, holdUntil: 0, holdBudget: 0 });
+      this.registrations.set(key, { server: pending.server, query: pending.query, sockname, proxy, transport, cap: null, holdCap: 0, holdUntil: 0, holdBudget: 0, awaitingRoom: false });
       // Balancing by open connections needs to hear soon when they open and close.
       if (reportLoad > 0) this.loadReportMs = Math.min(this.loadReportMs, reportLoad);
       track(pending.server, reportLoad > 0 ? this.scheduleLoadReport : undefined);
@@ -246,6 +256,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
         // Node would drop it; the primary gives it to another worker instead, as node:cluster does.
         client.close();
         this.full.push(id);
+        this.awaitRoom(key, registration);
       } else {
         this.accepted.push(id);
         if (peer !== undefined) presentPeer(client, peer);
@@ -286,6 +297,22 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       written(error);
     });
     return true;
+  }
+
+  /**
+   * The primary holds connections every worker turned away as full until one has room:
+   * the first close on this server that leaves it below maxConnections is reported.
+   */
+  private awaitRoom(key: string, registration: Registration): void {
+    if (registration.awaitingRoom) return;
+    registration.awaitingRoom = true;
+    watchCloses(registration.server, () => {
+      if (atMaxConnections(registration.server)) return false;
+      registration.awaitingRoom = false;
+      this.room.push(key);
+      this.scheduleReport();
+      return true;
+    });
   }
 
   /** A hand-off whose descriptor never arrived: the primary still holds it and gives it to another worker. */
@@ -360,7 +387,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.reportScheduled = false;
     if (this.loadTimer !== null) clearTimeout(this.loadTimer);
     this.loadTimer = null;
-    const { accepted, refused, full, lost } = this;
+    const { accepted, refused, full, lost, room } = this;
     this.accepted = [];
     this.refused = [];
     const acks: Acks = { act: 'acks', accepted, refused, connections: this.openConnections() };
@@ -372,6 +399,10 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     if (lost.length > 0) {
       acks.lost = lost;
       this.lost = [];
+    }
+    if (room.length > 0) {
+      acks.room = room;
+      this.room = [];
     }
     this.send(acks);
   }

@@ -1,5 +1,6 @@
 import { EXIT_NODE_INTERNALS, missingInternal, workerInternalsLine } from '../node-internals-check.js';
 import { logLine } from './guard.js';
+import { blockOnOutputPipes } from './output-pipes.js';
 import { WorkerRuntime } from './runtime.js';
 import { takeToken } from './token.js';
 
@@ -21,6 +22,8 @@ export function startWorker(): WorkerRuntime | undefined {
   const token = takeToken();
   const id = Number(process.env[WORKER_ID_ENV]);
   if (!Number.isInteger(id) || id < 1 || token === undefined || typeof process.send !== 'function') return undefined;
+  // Before anything is written, the line below included.
+  blockOnOutputPipes();
   // Before the app runs: without its internals the runtime could only fail obscurely later.
   const missing = missingInternal('worker');
   if (missing !== undefined) {

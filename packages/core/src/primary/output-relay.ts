@@ -1,0 +1,139 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The longest line, in bytes before its newline, that reaches the primary's stdout or stderr
+ * whole: no other worker's bytes land inside it. A longer line is passed on in pieces of
+ * about this size as it comes, and other workers' lines may fall between the pieces.
+ */
+export const MAX_WHOLE_LINE_BYTES = 1024 * 1024;
+
+/** How long the primary, before it exits, waits for its workers' last output to be written. */
+export const OUTPUT_FLUSH_TIMEOUT_MS = 2_000;
+
+const NEWLINE = 0x0a;
+const FLUSH_POLL_MS = 10;
+
+/**
+ * Relays the workers' stdout (or stderr) to the primary's, one relay per destination stream.
+ *
+ * Whole lines: each source's bytes after its last newline wait for the rest of their line,
+ * so one worker's line is never torn by another's; the complete lines of a chunk go on in
+ * one write, without a copy (a copy only joins a waiting partial line to its end). A
+ * source that ends with a partial line gets it written with a newline added, so that the
+ * next line, whoever writes it, starts on a line of its own.
+ *
+ * Backpressure: when the destination's write() returns false, every source feeding it is
+ * paused until 'drain'. The kernel pipe of a paused worker fills and the worker waits in
+ * its own write() (its output pipes block, see worker/output-pipes.ts): a chatty worker
+ * goes at the pace its output is read instead of piling up in the primary. The primary
+ * holds at most, per worker and stream, one partial line (MAX_WHOLE_LINE_BYTES plus one
+ * read) and the stream's readable buffer (its highWaterMark, 64 KB); per destination, its
+ * highWaterMark plus one write (at most MAX_WHOLE_LINE_BYTES plus one read).
+ *
+ * Nothing read is dropped: a source is read to its end whether or not its worker has
+ * exited, and flushOutput() lets the primary wait, before it exits, until every source has
+ * ended and the destinations have written all they were given.
+ */
+export class OutputRelay {
+  private readonly sources = new Set<Readable>();
+  private waitingForDrain = false;
+
+  constructor(readonly to: Writable) {
+    to.on('drain', () => {
+      this.waitingForDrain = false;
+      for (const source of this.sources) source.resume();
+    });
+  }
+
+  /** The destination is full: the sources are paused. */
+  get held(): boolean {
+    return this.waitingForDrain;
+  }
+
+  /** Every source has ended and the destination has written everything (or never will). */
+  get flushed(): boolean {
+    return this.sources.size === 0 && (this.to.writableLength === 0 || this.to.destroyed);
+  }
+
+  /**
+   * Relays `from` (a spawn that failed has no streams: `undefined`) until its end; `seen`
+   * gets each chunk as it was read.
+   */
+  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void): void {
+    if (from === null || from === undefined) return;
+    /** The line begun and not yet ended, as the chunks (or their ends) it came in. */
+    let partial: Buffer[] = [];
+    let partialBytes = 0;
+    const takePartial = (rest?: Buffer): Buffer => {
+      const parts = rest === undefined ? partial : [...partial, rest];
+      const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      partial = [];
+      partialBytes = 0;
+      return joined;
+    };
+    this.sources.add(from);
+    if (this.waitingForDrain) from.pause();
+    from.on('data', (chunk: Buffer) => {
+      seen(chunk);
+      const end = chunk.lastIndexOf(NEWLINE) + 1;
+      if (end === 0) {
+        partial.push(chunk);
+        partialBytes += chunk.length;
+        if (partialBytes > MAX_WHOLE_LINE_BYTES) this.write(takePartial());
+        return;
+      }
+      const lines = end === chunk.length ? chunk : chunk.subarray(0, end);
+      this.write(partialBytes === 0 ? lines : takePartial(lines));
+      if (end < chunk.length) {
+        partial.push(chunk.subarray(end));
+        partialBytes = chunk.length - end;
+      }
+    });
+    from.once('close', () => {
+      this.sources.delete(from);
+      if (partialBytes > 0) this.write(takePartial(Buffer.from('\n')));
+    });
+  }
+
+  /**
+   * Pauses every source again on each full write: child_process resumes a worker's streams
+   * when it exits. A destination that was destroyed (its reader is gone) will never drain:
+   * what is written to it is lost, and the workers go on.
+   */
+  private write(data: Buffer): void {
+    if (this.to.write(data) || this.to.destroyed) return;
+    this.waitingForDrain = true;
+    for (const source of this.sources) source.pause();
+  }
+}
+
+const relays = new Map<Writable, OutputRelay>();
+
+/** The relay into `to`: every worker writing to the same stream shares its backpressure. */
+export function relayTo(to: Writable): OutputRelay {
+  let relay = relays.get(to);
+  if (relay === undefined) {
+    relay = new OutputRelay(to);
+    relays.set(to, relay);
+  }
+  return relay;
+}
+
+/** Whether the primary holds some workers' output back because its own stdout or stderr is full. */
+export function outputHeldBack(): boolean {
+  for (const relay of relays.values()) if (relay.held) return true;
+  return false;
+}
+
+/**
+ * Resolves once every worker's output has been read to its end and the primary's stdout
+ * and stderr have written it (with whatever else the primary wrote to them), or after
+ * `timeout` ms: a terminal that stopped reading must not hold the primary forever. For the
+ * primary to call before process.exit(), which drops what its streams still queue.
+ */
+export async function flushOutput(timeout = OUTPUT_FLUSH_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeout;
+  const done = () => [...relays.values()].every((relay) => relay.flushed)
+    && [process.stdout, process.stderr].every((stream) => stream.writableLength === 0 || stream.destroyed);
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
+}
