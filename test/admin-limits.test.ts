@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_IDLE_TIMEOUT_MS, ADMIN_MAX_CONNECTIONS, ADMIN_REQUEST_TIMEOUT_MS } from '../packages/core/src/primary/admin-server.ts';
+import { ADMIN_IDLE_TIMEOUT_MS, ADMIN_MAX_CONNECTIONS, ADMIN_REQUEST_TIMEOUT_MS } from '../packages/core/src/admin/admin-server.ts';
 import { connectRaw, getRequest, request, startCli, until, within, type RawConnection, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, USAGE } from '../../packages/core/src/command-line.ts';
+import { parseCommandLine, USAGE } from '../../packages/core/src/cli/command-line.ts';
 import { MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS } from '../../packages/core/src/options.ts';
 
 const run = (argv: string[]) => {

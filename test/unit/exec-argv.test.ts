@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workerExecArgv } from '../../packages/core/src/primary/exec-argv.ts';
+import { workerExecArgv } from '../../packages/core/src/supervision/exec-argv.ts';
 
 const preload = ['--import', new URL('../../packages/core/src/worker/bootstrap.js', import.meta.url).href];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptCap, excessOf, MEAN_HALF_LIFE_MS, PeakMean } from '../../packages/core/src/primary/fair-share.ts';
+import { acceptCap, excessOf, MEAN_HALF_LIFE_MS, PeakMean } from '../../packages/core/src/listeners/fair-share.ts';
 
 describe('acceptCap', () => {
   it('leaves a lone worker uncapped', () => {

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MAX_WHOLE_LINE_BYTES, OutputRelay } from '../../packages/core/src/primary/output-relay.ts';
-import { OutputTail } from '../../packages/core/src/primary/output-tail.ts';
+import { MAX_WHOLE_LINE_BYTES, OutputRelay } from '../../packages/core/src/supervision/output-relay.ts';
+import { OutputTail } from '../../packages/core/src/supervision/output-tail.ts';
 
 /** A destination that keeps what it is given; with `hold`, it completes writes only when told to. */
 function destination(highWaterMark = 1024, hold = false) {

@@ -1,7 +1,7 @@
 // The supervisor's decisions, situation by situation: each row gives what the cluster
 // should be and what it is, and the exact actions the plan takes (and when it looks again).
 import { describe, expect, it } from 'vitest';
-import { KILL_GRACE_MS, PAUSE_CONFIRM_MS, plan, type Action, type Desired, type ObservedWorker, type Route } from '../../packages/core/src/primary/plan.ts';
+import { KILL_GRACE_MS, PAUSE_CONFIRM_MS, plan, type Action, type Desired, type ObservedWorker, type Route } from '../../packages/core/src/supervision/plan.ts';
 
 const NOW = 100_000;
 const READY_TIMEOUT = 30_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEADER_HEAD_BYTES, INVALID, formatIPv6, missingBytes, parseHeader } from '../../packages/core/src/primary/proxy-protocol.ts';
+import { HEADER_HEAD_BYTES, INVALID, formatIPv6, missingBytes, parseHeader } from '../../packages/core/src/proxy-protocol/proxy-protocol.ts';
 
 /** Reads `bytes` as the primary does, asking each time only for what missingBytes() says: returns how much was taken and the outcome. */
 function readAsPrimary(bytes: Buffer) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RetiredMetrics } from '../../packages/core/src/primary/retired-metrics.ts';
+import { RetiredMetrics } from '../../packages/core/src/admin/retired-metrics.ts';
 
 /** One metric as prom-client's getMetricsAsJSON gives it. */
 const metric = (name: string, type: string, values: { value: number; labels?: Record<string, unknown>; metricName?: string }[], aggregator = 'sum') =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashAddress, jumpHash } from '../../packages/core/src/primary/policies/sticky.ts';
+import { hashAddress, jumpHash } from '../../packages/core/src/listeners/policies/sticky.ts';
 
 const keys = Array.from({ length: 20_000 }, (_, i) => hashAddress(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
 

@@ -3,7 +3,7 @@ import type { AddressInfo, ListenOptions } from 'node:net';
 import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
-import { flushOutput } from './primary/output-relay.js';
+import { flushOutput } from './supervision/output-relay.js';
 import { drainLoneServer, drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
 import { track } from './worker/drain.js';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { clusterizeError, clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
-import { DEFAULT_POLICY, getPolicy, isPolicyName, policyNames, type PolicyName } from './primary/policies/index.js';
+import { DEFAULT_POLICY, getPolicy, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
 
 export interface ClusterOptions {
   /** Worker processes to run: 1 to 1024, or 'auto' for the CPUs this process may use. Default 'auto'. CLUSTERIZE_WORKERS overrides it. */

@@ -2,7 +2,7 @@ import { clusterizeError } from './errors.js';
 import { assertPrimaryInternals } from './node-internals-check.js';
 import { resolveOptions, type ClusterOptions, type ResolveSettings } from './options.js';
 import { Cluster } from './primary/cluster.js';
-import { handleSignals } from './primary/signals.js';
+import { handleSignals } from './supervision/signals.js';
 import { checkScript } from './script.js';
 import { currentWorker } from './worker/start.js';
 

@@ -5,20 +5,20 @@ import type { LoopDelay, Sockname } from '../protocol.js';
 import { clusterizeError, isClusterizeError } from '../errors.js';
 import { EXIT_NODE_INTERNALS } from '../node-internals-check.js';
 import { validateWorkerCount, type ResolvedOptions } from '../options.js';
-import { AdminServer, reportOf } from './admin-server.js';
-import { ClusterStats } from './cluster-stats.js';
+import { AdminServer, reportOf } from '../admin/admin-server.js';
+import { ClusterStats } from '../admin/cluster-stats.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
-import { HealthMonitor, type RecycleReason } from './health.js';
-import { ListenerRegistry } from './listener-registry.js';
-import { MetricsCollector } from './metrics-collector.js';
-import { relayTo } from './output-relay.js';
-import { getPolicy, type Policy } from './policies/index.js';
-import { spawnWorker } from './spawn.js';
-import { Supervisor, type ShutdownReport } from './supervisor.js';
-import { WorkerProcess, type ExitInfo, type WorkerState } from './worker-process.js';
+import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
+import { ListenerRegistry } from '../listeners/listener-registry.js';
+import { MetricsCollector } from '../admin/metrics-collector.js';
+import { relayTo } from '../supervision/output-relay.js';
+import { getPolicy, type Policy } from '../listeners/policies/index.js';
+import { spawnWorker } from '../supervision/spawn.js';
+import { Supervisor, type ShutdownReport } from '../supervision/supervisor.js';
+import { WorkerProcess, type ExitInfo, type WorkerState } from '../supervision/worker-process.js';
 
 export type { ListenError } from './dispatch.js';
-export type { ShutdownReport } from './supervisor.js';
+export type { ShutdownReport } from '../supervision/supervisor.js';
 
 /** What the API shows of a worker: a snapshot taken when it was asked for. */
 export interface ClusterWorker {

@@ -1,13 +1,13 @@
 import { getSystemErrorName } from 'node:util';
 import type { ClientHandle } from '../node-internals.js';
 import { isOurs, LOAD_REPORT_MS, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
-import type { HealthMonitor } from './health.js';
-import type { ListenerRegistry } from './listener-registry.js';
-import type { MetricsCollector } from './metrics-collector.js';
-import type { Policy } from './policies/index.js';
-import { RateLimitedLog } from './rate-limited-log.js';
-import type { Supervisor } from './supervisor.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { HealthMonitor } from '../supervision/health.js';
+import type { ListenerRegistry } from '../listeners/listener-registry.js';
+import type { MetricsCollector } from '../admin/metrics-collector.js';
+import type { Policy } from '../listeners/policies/index.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import type { Supervisor } from '../supervision/supervisor.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 export interface ListenError {
   code: string;

@@ -1,5 +1,5 @@
 import { clusterizeError } from '../errors.js';
-import { promClientFor } from '../prom-client.js';
+import { promClientFor } from '../admin/prom-client.js';
 import { MAX_METRICS_JSON } from '../protocol.js';
 import { reportRuntimeError } from './guard.js';
 

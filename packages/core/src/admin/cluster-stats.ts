@@ -1,4 +1,4 @@
-import type { WorkerState } from './worker-process.js';
+import type { WorkerState } from '../supervision/worker-process.js';
 
 /** Why a worker was replaced without being asked: it crashed, hung, or outgrew maxMemory / maxAge. */
 export type RestartReason = 'crash' | 'hung' | 'memory' | 'age';

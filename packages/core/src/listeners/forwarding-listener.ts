@@ -1,11 +1,11 @@
 import { peerAddress, type ClientHandle, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Peer, PrimaryMessage, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
-import type { ClusterStats } from './cluster-stats.js';
+import type { ClusterStats } from '../admin/cluster-stats.js';
 import type { Balancer, Target } from './policies/index.js';
 import { Listener } from './listener.js';
-import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from './proxy-header-reader.js';
-import type { WorkerProcess } from './worker-process.js';
+import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from '../proxy-protocol/proxy-header-reader.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 /**
  * New connections beyond this many waiting for a worker (none is routable, each has

@@ -1,5 +1,5 @@
 import { workerStates, type ClusterStats } from './cluster-stats.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 interface Family {
   name: string;

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { clusterizeError, clusterizeTypeError } from './errors.js';
+import { clusterizeError, clusterizeTypeError } from '../errors.js';
 import {
   DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
   parseNumberOption, parsePort, parseWorkerCount, policyChoices, resolvePolicy, validateHost, type ClusterOptions, type NumberOption,
-} from './options.js';
+} from '../options.js';
 
 /** `clusterize --help`; README.md shows the same text (a test compares them). */
 export const USAGE = `Usage: clusterize [options] <script> [args...]

@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { clusterizeError } from './errors.js';
-import type { WorkerReport } from './primary/admin-server.js';
+import { clusterizeError } from '../errors.js';
+import type { WorkerReport } from '../admin/admin-server.js';
 
 const REQUEST_TIMEOUT_MS = 5_000;
 

@@ -1,11 +1,11 @@
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import type { ListenQuery, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
-import type { ClusterStats } from './cluster-stats.js';
+import type { ClusterStats } from '../admin/cluster-stats.js';
 import { acceptCap, excessOf, PeakMean, REBALANCE_AFTER_MS, SHED_HOLD_MS } from './fair-share.js';
 import { ForwardingListener } from './forwarding-listener.js';
 import { leastConnections } from './policies/least-connections.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 /**
  * Workers accept on the primary's own socket: a ready worker gets a copy of the listening

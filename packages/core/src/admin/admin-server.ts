@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clusterizeError } from '../errors.js';
-import { METRICS_CONTENT_TYPE } from '../prom-client.js';
+import { METRICS_CONTENT_TYPE } from './prom-client.js';
 import type { LoopDelay } from '../protocol.js';
-import { RateLimitedLog } from './rate-limited-log.js';
-import type { WorkerProcess, WorkerState } from './worker-process.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import type { WorkerProcess, WorkerState } from '../supervision/worker-process.js';
 
 /** Connections the admin server holds open at once; Node closes any past it as it accepts it. */
 export const ADMIN_MAX_CONNECTIONS = 64;

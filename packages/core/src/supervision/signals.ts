@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { Cluster } from './cluster.js';
+import type { Cluster } from '../primary/cluster.js';
 import { flushOutput } from './output-relay.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ClientHandle, ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname, Transport } from '../protocol.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 /**
  * A port (or pipe) the primary holds for its workers' servers. Workers register when

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseCommandLine, USAGE } from './command-line.js';
-import { cliErrorLine, isClusterizeError } from './errors.js';
-import type { Cluster } from './primary/cluster.js';
-import { flushOutput } from './primary/output-relay.js';
-import { buildCluster } from './start.js';
+import { cliErrorLine, isClusterizeError } from '../errors.js';
+import type { Cluster } from '../primary/cluster.js';
+import { flushOutput } from '../supervision/output-relay.js';
+import { buildCluster } from '../start.js';
 import { printStatus } from './status-command.js';
 
 function version(): string {

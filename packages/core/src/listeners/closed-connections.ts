@@ -1,4 +1,4 @@
-import type { CloseReason, ClusterStats } from './cluster-stats.js';
+import type { CloseReason, ClusterStats } from '../admin/cluster-stats.js';
 
 /** At most one line per this many ms for each reason: a flood of closed connections is one line a second, with its count. */
 const LINE_INTERVAL_MS = 1000;

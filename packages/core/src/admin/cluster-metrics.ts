@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { promClientFor } from './prom-client.js';
-import { currentWorker } from './worker/start.js';
+import { currentWorker } from '../worker/start.js';
 
 export { METRICS_CONTENT_TYPE } from './prom-client.js';
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Only this file and its two imports load on an older Node.js: the rest of clusterize may
 // use newer features as it loads, so it is imported once the version is known to suffice.
-import { cliErrorLine } from './errors.js';
-import { checkNodeVersion } from './node-version.js';
+import { cliErrorLine } from '../errors.js';
+import { checkNodeVersion } from '../node-version.js';
 
 const unsupported = checkNodeVersion(process.versions.node);
 if (unsupported === undefined) {

@@ -1,9 +1,9 @@
 import type { ResolvedOptions } from '../options.js';
-import { promClientFor } from '../prom-client.js';
+import { promClientFor } from './prom-client.js';
 import type { ClusterStats } from './cluster-stats.js';
 import { renderClusterMetrics } from './metrics.js';
 import { RetiredMetrics } from './retired-metrics.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 /** A worker's answer: its registry as prom-client's JSON, or null (no prom-client, gone, unreadable). */
 type Answer = unknown[] | null;

@@ -1,15 +1,15 @@
 import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname } from '../protocol.js';
 import { ClosedConnections } from './closed-connections.js';
-import type { ClusterStats } from './cluster-stats.js';
+import type { ClusterStats } from '../admin/cluster-stats.js';
 import { ForwardingListener, MAX_QUEUED } from './forwarding-listener.js';
-import { PROXY_HEADER_TIMEOUT_MS } from './proxy-header-reader.js';
+import { PROXY_HEADER_TIMEOUT_MS } from '../proxy-protocol/proxy-header-reader.js';
 import type { Listener } from './listener.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Policy } from './policies/index.js';
 import { roundRobin } from './policies/round-robin.js';
 import { ReusePortListener, SharedListener } from './shared-listener.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 export type Acquired = { errno: 0; listener: Listener } | { errno: number; listener?: undefined };
 
