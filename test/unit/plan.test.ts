@@ -19,7 +19,7 @@ const heldBack = (pausedAt: number | null = null): Route => ({ kind: 'heldBack',
 function worker(id: number, overrides: Partial<ObservedWorker> & { route?: Route | 'none' } = {}): ObservedWorker {
   const { route = routed, ...rest } = overrides;
   return {
-    id, slot: id - 1, generation: 0, state: 'ready', startedAt: NOW - 60_000, readyAt: NOW - 59_000,
+    id, slot: id - 1, generation: 0, phase: 'serving', startedAt: NOW - 60_000, readyAt: NOW - 59_000,
     listeners: new Map([['1', route === 'none' ? undefined : route]]), leaving: undefined, hung: undefined, drainsOnItsOwn: false,
     recycle: undefined, killed: false, ...rest,
   };
@@ -27,7 +27,7 @@ function worker(id: number, overrides: Partial<ObservedWorker> & { route?: Route
 
 /** Forked, not yet listening. */
 const starting = (id: number, overrides: Partial<ObservedWorker> = {}) =>
-  worker(id, { state: 'starting', readyAt: undefined, startedAt: NOW - 100, listeners: new Map(), ...overrides });
+  worker(id, { phase: 'starting', readyAt: undefined, startedAt: NOW - 100, listeners: new Map(), ...overrides });
 /** Ready, not yet routed (the plan routes it). */
 const justReady = (id: number, overrides: Partial<ObservedWorker> = {}) => worker(id, { route: 'none', startedAt: NOW - 500, readyAt: NOW - 10, ...overrides });
 const leaving = (kind: 'stop' | 'replaced' | 'self', since: number) => ({ reason: { kind }, since });
@@ -73,6 +73,12 @@ const rows: Row[] = [
     situation: 'a worker just ready is routed',
     workers: [worker(1), justReady(2)],
     actions: [{ do: 'route', worker: 2, key: '1' }],
+  },
+  {
+    situation: 'a worker that said ready on a shared socket is routed there, and waits for its ready deadline until it confirms it accepts',
+    workers: [worker(1), worker(2, { phase: 'ready', route: 'none', readyAt: undefined, startedAt: NOW - 500 })],
+    actions: [{ do: 'route', worker: 2, key: '1' }],
+    wakeAt: NOW - 500 + READY_TIMEOUT,
   },
   {
     situation: 'a worker not ready within readyTimeout is killed (its exit is a failed start)',
@@ -195,7 +201,7 @@ const rows: Row[] = [
   {
     situation: 'a hung worker is killed once the target serves without it',
     workers: [
-      worker(1, { hung: 'hung', leaving: { reason: { kind: 'hung', detail: 'hung' }, since: NOW - 1_000 }, state: 'draining' }),
+      worker(1, { hung: 'hung', leaving: { reason: { kind: 'hung', detail: 'hung' }, since: NOW - 1_000 }, phase: 'draining' }),
       worker(2), worker(3, { slot: 0 }),
     ],
     actions: [{ do: 'kill', worker: 1, why: 'hung' }],
@@ -216,12 +222,12 @@ const rows: Row[] = [
   },
   {
     situation: 'a leaving worker still there at shutdownTimeout + grace is killed',
-    workers: [worker(1, { state: 'draining', leaving: leaving('replaced', NOW - SHUTDOWN_TIMEOUT - KILL_GRACE_MS) }), worker(2), worker(3, { slot: 0 })],
+    workers: [worker(1, { phase: 'draining', leaving: leaving('replaced', NOW - SHUTDOWN_TIMEOUT - KILL_GRACE_MS) }), worker(2), worker(3, { slot: 0 })],
     actions: [{ do: 'kill', worker: 1, why: 'deadline' }],
   },
   {
     situation: 'a worker already sent SIGKILL is not sent another',
-    workers: [worker(1, { state: 'draining', killed: true, leaving: leaving('replaced', NOW - 60_000) }), worker(2), worker(3, { slot: 0 })],
+    workers: [worker(1, { phase: 'draining', killed: true, leaving: leaving('replaced', NOW - 60_000) }), worker(2), worker(3, { slot: 0 })],
     actions: [],
   },
   {
@@ -234,7 +240,7 @@ const rows: Row[] = [
   {
     situation: 'a shutdown during a reload retires old and new workers alike; those leaving already keep their deadline',
     desired: { running: false, generation: 1 },
-    workers: [worker(1, { state: 'draining', leaving: leaving('replaced', NOW - 2_000) }), worker(2, { route: heldBack() }), worker(3, { slot: 0, generation: 1 })],
+    workers: [worker(1, { phase: 'draining', leaving: leaving('replaced', NOW - 2_000) }), worker(2, { route: heldBack() }), worker(3, { slot: 0, generation: 1 })],
     actions: [retire(2, 'stop'), retire(3, 'stop')],
     wakeAt: NOW - 2_000 + SHUTDOWN_TIMEOUT + KILL_GRACE_MS,
   },

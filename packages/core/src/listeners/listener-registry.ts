@@ -63,16 +63,14 @@ export class ListenerRegistry {
     }
     const key = listener.key;
     listener.registered.add(worker);
-    worker.keys.add(key);
+    worker.registeredOn(key);
     return { errno: 0, listener };
   }
 
   /** The worker's server closed: unregister it, and close the port when nobody uses it. */
   release(worker: WorkerProcess, key: string): void {
     const listener = this.listeners.get(key);
-    worker.keys.delete(key);
-    worker.routed.delete(key);
-    worker.heldBack.delete(key);
+    worker.unregisteredFrom(key);
     if (listener === undefined || !listener.registered.delete(worker)) return;
     listener.unroute(worker);
     if (listener.registered.size === 0) {
@@ -97,9 +95,7 @@ export class ListenerRegistry {
   /** The worker exited: it is no one's target, but the ports stay for its replacement. */
   forget(worker: WorkerProcess): void {
     for (const listener of this.withHandoffs()) listener.forget(worker);
-    worker.keys.clear();
-    worker.routed.clear();
-    worker.heldBack.clear();
+    worker.unregisteredEverywhere();
   }
 
   private *withHandoffs(): Generator<Listener> {

@@ -62,8 +62,7 @@ export class SharedListener extends ForwardingListener {
 
   /** A worker at its cap passed a connection back; `connections` is its count as it sent it. */
   override adopt(worker: WorkerProcess, client: ClientHandle, connections: number): void {
-    worker.connections = connections;
-    worker.passedBack++;
+    worker.passedBackOne(connections);
     this.enqueue(client);
     this.updateCaps();
   }
@@ -106,7 +105,7 @@ export class SharedListener extends ForwardingListener {
     const shedAt = this.shedAt.get(worker) ?? -Infinity;
     if (now - since < REBALANCE_AFTER_MS || now - shedAt < SHED_HOLD_MS) return;
     this.shedAt.set(worker, now);
-    worker.shedRequests++;
+    worker.askedToShed();
     worker.post({ act: 'shed', key: this.key, count: excess, cap: mean, hold: SHED_HOLD_MS });
   }
 }

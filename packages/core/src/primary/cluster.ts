@@ -310,7 +310,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     child.on('error', (error) => {
       if (child.pid !== undefined) return this.options.log(`clusterize: worker ${id}: ${error.message}`);
       // The spawn itself failed (EMFILE, EAGAIN): there is no process and no 'exit' will come.
-      worker.failure = `could not be started: ${error.message}`;
+      worker.couldNotStart(error.message);
       onGone(worker, { code: null, signal: null });
     });
     child.once('exit', (code, signal) => {

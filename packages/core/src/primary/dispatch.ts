@@ -48,7 +48,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
   const { policy, registry, supervisor, health, metrics, events, ticketKeys, log } = context;
 
   const announceIfAccepting = (worker: WorkerProcess) => {
-    if (worker.awaitingAccept.size === 0 && worker.state === 'ready' && worker.readyAt === undefined) supervisor.becameReady(worker);
+    if (worker.announceable) supervisor.becameReady(worker);
   };
 
   const listenFailed = (worker: WorkerProcess, query: ListenQuery, errno: number) => {
@@ -59,7 +59,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
 
   const handlers: Handlers = {
     hello: (worker) => {
-      if (worker.moveTo('online')) events.online(worker);
+      if (worker.cameOnline()) events.online(worker);
     },
     listen: (worker, { seq, query }) => {
       const acquired = registry.acquire(worker, query);
@@ -71,10 +71,9 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
         ticketKeys,
       }, listener?.handleForListen());
       if (listener === undefined) return listenFailed(worker, query, acquired.errno);
-      if (worker.state === 'starting' || worker.state === 'online') worker.moveTo('listening');
       events.listening(worker, listener.sockname ?? query.address ?? '');
       // A worker that is ready already is routed here too (or held back, for a newer release).
-      if (worker.state === 'ready') supervisor.requestReconcile();
+      if (worker.phase === 'ready' || worker.phase === 'serving') supervisor.requestReconcile();
     },
     unlisten: (worker, { key }) => registry.release(worker, key),
     listenFailed: (worker, { key, errno }) => {
@@ -83,22 +82,22 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       if (query !== undefined) listenFailed(worker, query, errno);
     },
     ready: (worker) => {
-      if (!worker.moveTo('ready')) return;
-      // A worker that accepts on its own copy of the socket is ready once it says it accepts there.
-      for (const key of worker.keys) {
+      // On a shared socket a worker is announced once it says it accepts there.
+      const shared = [...worker.keys].filter((key) => {
         const transport = registry.get(key)?.transport;
-        if (transport !== undefined && transport !== 'forward') worker.awaitingAccept.add(key);
-      }
+        return transport !== undefined && transport !== 'forward';
+      });
+      if (!worker.saidReady(shared)) return;
       // The plan routes it on each listener; a worker served only by forwarding is ready now.
       supervisor.requestReconcile();
       announceIfAccepting(worker);
     },
     accepting: (worker, { key }) => {
-      if (worker.awaitingAccept.delete(key)) announceIfAccepting(worker);
+      if (worker.acceptsOn(key)) supervisor.becameReady(worker);
     },
     paused: (worker, { key }) => supervisor.pauseConfirmed(worker, key),
     acks: (worker, acks) => {
-      worker.connections = acks.connections;
+      worker.reported({ connections: acks.connections });
       registry.acknowledge(worker, acks);
       registry.loadChanged(worker);
     },
@@ -112,10 +111,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     draining: (worker) => supervisor.drainedBySelf(worker),
     cut: (worker, { connections }) => supervisor.cutAtDeadline(worker, connections),
     pong: (worker, { seq, rss, delay, connections, accepted }) => {
-      worker.rss = rss;
-      worker.loopDelay = delay;
-      worker.connections = connections;
-      worker.accepted = accepted;
+      worker.reported({ rss, loopDelay: delay, connections, accepted });
       health.answered(worker, seq);
       registry.loadChanged(worker);
     },

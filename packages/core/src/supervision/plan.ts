@@ -1,4 +1,4 @@
-import type { LeaveReason, WorkerState } from './worker-process.js';
+import type { LeaveReason, WorkerPhase } from './worker-process.js';
 
 /** Grace after shutdownTimeout for a worker to act on its own deadline before SIGKILL. */
 export const KILL_GRACE_MS = 1_000;
@@ -35,9 +35,9 @@ export interface ObservedWorker {
   readonly id: number;
   readonly slot: number;
   readonly generation: number;
-  readonly state: Exclude<WorkerState, 'exited'>;
+  readonly phase: Exclude<WorkerPhase, 'exited'>;
   readonly startedAt: number;
-  /** When it became routable: ready and, on a shared socket, accepting. */
+  /** When it was announced ready (phase serving); it is routable from then on. */
   readonly readyAt: number | undefined;
   /** The listeners its servers are registered on, and its route on each (none: not routed there). */
   readonly listeners: ReadonlyMap<string, Route | undefined>;
@@ -145,7 +145,7 @@ export function plan(desired: Desired, observed: Observed, now: number): Plan {
   startNextRecycle(desired, workers, actions);
 
   const live = () => workers.filter((worker) => !worker.leaving);
-  const routable = (worker: Planned) => worker.seen.state === 'ready' && worker.seen.readyAt !== undefined;
+  const routable = (worker: Planned) => worker.seen.phase === 'serving';
   const stale = (worker: Planned) => worker.seen.generation < desired.generation || worker.recycleActive;
   // Superseded before they served: no reason to wait for them.
   for (const worker of live()) if (stale(worker) && !routable(worker)) retire(worker, { kind: 'replaced' });
@@ -208,7 +208,7 @@ function startNextRecycle(desired: Desired, workers: readonly Planned[], actions
   // The one under way is done when its worker has exited, drain included.
   if (workers.some((worker) => worker.recycleActive)) return;
   const next = workers.find(({ seen, leaving }) => !leaving && seen.recycle !== undefined
-    && seen.state === 'ready' && seen.readyAt !== undefined && seen.generation === desired.generation);
+    && seen.phase === 'serving' && seen.generation === desired.generation);
   if (next === undefined) return;
   next.recycleActive = true;
   actions.push({ do: 'startRecycle', worker: next.seen.id });
@@ -222,7 +222,7 @@ function startNextRecycle(desired: Desired, workers: readonly Planned[], actions
 function route(desired: Desired, live: readonly Planned[], routable: (worker: Planned) => boolean, now: number, actions: Action[]): void {
   const current = live.filter((worker) => routable(worker) && worker.seen.generation === desired.generation);
   for (const worker of live) {
-    if (worker.seen.state !== 'ready') continue;
+    if (worker.seen.phase !== 'ready' && worker.seen.phase !== 'serving') continue;
     for (const [key, route] of worker.routes) {
       const superseded = worker.seen.generation < desired.generation && routable(worker)
         && current.some((newer) => newer.routes.has(key) && (!desired.supersededBySlot || newer.seen.slot === worker.seen.slot));

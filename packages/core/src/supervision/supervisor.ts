@@ -111,17 +111,15 @@ export class Supervisor {
 
   /** A worker outgrew maxMemory or maxAge: it is replaced when no other recycle is under way. */
   recycle(worker: WorkerProcess, kind: 'memory' | 'age', detail: string): void {
-    if (!worker.alive || worker.leaving !== undefined || worker.recycleWanted !== undefined) return;
-    worker.recycleWanted = { kind, detail };
-    this.requestReconcile();
+    if (!worker.alive || worker.leaving !== undefined) return;
+    if (worker.wantsRecycle(kind, detail)) this.requestReconcile();
   }
 
   /** A worker left a heartbeat unanswered too long: routed around now, killed once others serve in its place. */
   hung(worker: WorkerProcess, detail: string): void {
     if (!worker.alive || worker.leaving !== undefined || worker.hung !== undefined) return;
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${detail}; replacing it`);
-    worker.hung = detail;
-    worker.failure = `was killed: ${detail}`;
+    worker.hangs(detail);
     this.host.recycle(worker, 'hung', detail);
     this.requestReconcile();
   }
@@ -133,7 +131,7 @@ export class Supervisor {
    */
   drainedBySelf(worker: WorkerProcess): void {
     if (!worker.alive || worker.leaving !== undefined || worker.drainsOnItsOwn) return;
-    worker.drainsOnItsOwn = true;
+    worker.drainsByItself();
     const delay = this.afterFailure(worker.readyAt === undefined ? undefined : Date.now() - worker.readyAt);
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) is draining on its own (a SIGTERM from outside the cluster, or its app); starting a replacement in ${delay} ms${this.inARow()}`);
     this.requestReconcile();
@@ -141,7 +139,7 @@ export class Supervisor {
 
   /** The worker's drain deadline cut `connections` open connections. */
   cutAtDeadline(worker: WorkerProcess, connections: number): void {
-    worker.cutConnections += connections;
+    worker.cut(connections);
     const plural = connections === 1 ? '' : 's';
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) cut ${connections} open connection${plural} at the shutdown deadline (shutdownTimeout ${this.options.shutdownTimeout} ms)`);
   }
@@ -156,9 +154,7 @@ export class Supervisor {
 
   /** The worker closed its copy of a listener's socket: held back there, it accepts nothing more. */
   pauseConfirmed(worker: WorkerProcess, key: string): void {
-    if (typeof worker.heldBack.get(key) !== 'number') return;
-    worker.heldBack.set(key, null);
-    this.requestReconcile();
+    if (worker.pausedOn(key)) this.requestReconcile();
   }
 
   /** Drains every worker (killing what is left at the deadline); resolves when all have exited, with what was cut. */
@@ -236,18 +232,18 @@ export class Supervisor {
   private observe(): Observed {
     const workers: ObservedWorker[] = [];
     for (const worker of this.workers.values()) {
-      if (worker.state === 'exited') continue;
+      if (worker.phase === 'exited') continue;
       const listeners = new Map<string, Route | undefined>();
       for (const key of worker.keys) {
         const pausedAt = worker.heldBack.get(key);
         listeners.set(key, pausedAt !== undefined ? { kind: 'heldBack', pausedAt } : worker.routed.has(key) ? { kind: 'routed' } : undefined);
       }
       workers.push({
-        id: worker.id, slot: worker.slot, generation: worker.generation, state: worker.state,
+        id: worker.id, slot: worker.slot, generation: worker.generation, phase: worker.phase,
         startedAt: worker.startedAt, readyAt: worker.readyAt, listeners,
         leaving: worker.leaving === undefined ? undefined : { reason: worker.leaving, since: worker.leftAt! },
         hung: worker.hung, drainsOnItsOwn: worker.drainsOnItsOwn,
-        recycle: worker.recycleWanted === undefined ? undefined : { active: worker.recycleWanted.active === true },
+        recycle: worker.recycle,
         killed: worker.killed,
       });
     }
@@ -268,25 +264,22 @@ export class Supervisor {
         this.killFor(worker, action.why);
         break;
       case 'route':
-        worker.heldBack.delete(action.key);
-        worker.routed.add(action.key);
+        worker.routedOn(action.key);
         this.registry.get(action.key)?.route(worker);
         break;
       case 'holdBack': {
         const listener = this.registry.get(action.key);
         // A worker accepting on its own copy of the socket stops once it has closed it, and says so.
-        worker.heldBack.set(action.key, listener === undefined || listener.transport === 'forward' ? null : Date.now());
-        worker.routed.delete(action.key);
+        worker.heldBackOn(action.key, listener === undefined || listener.transport === 'forward' ? null : Date.now());
         listener?.unroute(worker);
         break;
       }
       case 'stopWaiting':
         this.options.log(`clusterize: ${worker.label} did not confirm within ${PAUSE_CONFIRM_MS} ms that it stopped accepting; no longer waiting for it`);
-        worker.heldBack.set(action.key, null);
+        worker.pausedOn(action.key);
         break;
       case 'startRecycle': {
-        const wanted = worker.recycleWanted!;
-        wanted.active = true;
+        const wanted = worker.recycleStarted();
         this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${wanted.detail}; replacing it`);
         this.host.recycle(worker, wanted.kind, wanted.detail);
         break;
@@ -330,26 +323,17 @@ export class Supervisor {
    * not exited by shutdownTimeout + grace.
    */
   private retire(worker: WorkerProcess, reason: LeaveReason): void {
-    if (!worker.alive || worker.leaving !== undefined) return;
-    worker.leaving = reason;
-    worker.leftAt = Date.now();
-    worker.moveTo('draining');
+    if (!worker.leaves(reason)) return;
     for (const key of worker.keys) this.registry.get(key)?.unroute(worker);
-    worker.routed.clear();
     if (reason.kind !== 'self' && !worker.post({ act: 'drain', timeout: this.options.shutdownTimeout })) worker.kill('SIGKILL');
   }
 
   private killFor(worker: WorkerProcess, why: 'not ready' | 'deadline' | 'hung'): void {
-    worker.killed = true;
-    if (why === 'not ready') {
-      worker.failure = `was not ready within ${this.options.readyTimeout} ms`;
-      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
-    } else if (why === 'deadline') {
-      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${this.options.shutdownTimeout} ms; killing it`);
-      worker.killedAtDeadline = true;
-    }
-    worker.kill('SIGKILL');
+    worker.killedFor(why, this.options.readyTimeout);
+    if (why === 'not ready') this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) ${worker.failure}; killing it`);
+    if (why === 'deadline') this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) did not finish within ${this.options.shutdownTimeout} ms; killing it`);
   }
+
 
   private onGone(worker: WorkerProcess, exit: ExitInfo): void {
     if (!worker.alive) return;
@@ -412,7 +396,7 @@ export class Supervisor {
       return true;
     }
     if (this.waiters.reloading) {
-      for (const old of this.workers.values()) if (old.leaving === undefined) old.generation = this.generation;
+      for (const old of this.workers.values()) if (old.leaving === undefined) old.adoptedInto(this.generation);
       const error = clusterizeError('ERR_CLUSTERIZE_RELOAD_FAILED', `${report}; the old workers keep serving.${output}`);
       this.options.log(`clusterize: reload failed: ${error.message}`);
       this.waiters.failReloads(error);
