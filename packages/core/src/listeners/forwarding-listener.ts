@@ -2,7 +2,8 @@ import { peerAddress, type ClientHandle, type ListenHandle } from '../node-inter
 import type { Acks, ListenQuery, Peer, PrimaryMessage, Sockname, Transport } from '../protocol.js';
 import type { ClosedConnections } from './closed-connections.js';
 import type { ClusterStats } from '../admin/cluster-stats.js';
-import type { Balancer, Target } from './policies/index.js';
+import { WorkerTarget } from './hand-off.js';
+import type { Balancer } from './policies/index.js';
 import { Listener } from './listener.js';
 import { PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from '../proxy-protocol/proxy-header-reader.js';
 import type { WorkerProcess } from '../supervision/worker-process.js';
@@ -14,46 +15,6 @@ import type { WorkerProcess } from '../supervision/worker-process.js';
  * waiting without a bound.
  */
 export const MAX_QUEUED = 4096;
-
-/** One worker as this listener's balancer sees it, with the hand-offs it has not acknowledged. */
-class WorkerTarget implements Target {
-  readonly pendingHandoffs = new Map<number, ClientHandle>();
-
-  constructor(readonly worker: WorkerProcess) {}
-
-  get id(): number {
-    return this.worker.id;
-  }
-
-  get pending(): number {
-    return this.pendingHandoffs.size;
-  }
-
-  get connections(): number {
-    return this.worker.connections;
-  }
-
-  get slot(): number {
-    return this.worker.slot;
-  }
-
-  get generation(): number {
-    return this.worker.generation;
-  }
-
-  /**
-   * Its server turned a hand-off away at maxConnections and has not reported room since:
-   * connections waiting for room are not sent to it.
-   */
-  full = false;
-
-  /** The hand-off is settled: it is no longer pending here. */
-  take(id: number): ClientHandle | undefined {
-    const client = this.pendingHandoffs.get(id);
-    if (client !== undefined) this.pendingHandoffs.delete(id);
-    return client;
-  }
-}
 
 export interface ForwardingSettings {
   /** The balancer wants each client's address. */
@@ -78,14 +39,14 @@ interface Refusal {
 
 /**
  * The primary accepts here and hands each raw client handle to the worker the balancer
- * picks. Nothing is read in the primary, so no byte the client sent early is lost. The
- * primary keeps its copy of the handle until the worker acknowledges it; a handle a worker
- * refused (it is draining), or never acknowledged before it died, is dispatched again. A
- * worker that never received the descriptor gets another worker to take it, never the same
- * one again. One whose server is at maxConnections does too; when every routable worker is
- * full, the connection waits here, as in HAProxy's maxconn queue, until one reports room
- * or `queueTimeout` runs out. Waiting connections go out oldest first, and newer ones wait
- * behind them rather than try workers known to be full.
+ * picks (hand-off.ts says what happens to it when that worker dies). Nothing of the
+ * request is read in the primary, only a PROXY protocol header where one is expected, so
+ * no byte the client sent early is lost. A worker that never received the descriptor gets
+ * another worker to take it, never the same one again. One whose server is at
+ * maxConnections does too; when every routable worker is full, the connection waits here,
+ * as in HAProxy's maxconn queue, until one reports room or `queueTimeout` runs out.
+ * Waiting connections go out oldest first, and newer ones wait behind them rather than
+ * try workers known to be full.
  */
 export class ForwardingListener extends Listener {
   readonly transport: Transport = 'forward';
@@ -102,7 +63,6 @@ export class ForwardingListener extends Listener {
   /** The clients PROXY protocol headers named; weak, so no path that closes a connection has to clean up. */
   private readonly peers = new WeakMap<ClientHandle, Peer>();
   private closing = false;
-  private static nextHandoff = 0;
 
   constructor(
     key: string,
@@ -149,8 +109,7 @@ export class ForwardingListener extends Listener {
     this.byWorker.delete(worker);
     if (target === undefined) return;
     // Handed over but never acknowledged: the worker died with them in its channel.
-    for (const client of [...target.pendingHandoffs.values()].reverse()) this.queue.unshift(client);
-    target.pendingHandoffs.clear();
+    this.queue.unshift(...target.takeAll());
     this.flush();
   }
 
@@ -263,10 +222,7 @@ export class ForwardingListener extends Listener {
 
   /** False when the worker's channel is gone: the worker is no longer a target. */
   private handOff(target: WorkerTarget, client: ClientHandle): boolean {
-    const id = ++ForwardingListener.nextHandoff;
-    target.pendingHandoffs.set(id, client);
-    if (target.worker.post(this.connMessage(id, client), client)) return true;
-    target.pendingHandoffs.delete(id);
+    if (target.handOff(client, (id) => this.connMessage(id, client))) return true;
     this.drop(target);
     return false;
   }

@@ -63,7 +63,7 @@ export abstract class Listener {
    * its cap, see SharedListener); `connections` is its count as it sent it. Only listeners
    * whose workers accept themselves take them: elsewhere it is closed.
    */
-  adopt(_worker: WorkerProcess, client: ClientHandle, _connections: number): void {
+  passedBack(_worker: WorkerProcess, client: ClientHandle, _connections: number): void {
     client.close();
   }
 

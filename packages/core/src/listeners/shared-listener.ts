@@ -61,7 +61,7 @@ export class SharedListener extends ForwardingListener {
   }
 
   /** A worker at its cap passed a connection back; `connections` is its count as it sent it. */
-  override adopt(worker: WorkerProcess, client: ClientHandle, connections: number): void {
+  override passedBack(worker: WorkerProcess, client: ClientHandle, connections: number): void {
     worker.passedBackOne(connections);
     this.enqueue(client);
     this.updateCaps();

@@ -106,7 +106,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       const listener = registry.get(key);
       if (client === undefined) return;
       if (listener === undefined) return client.close();
-      listener.adopt(worker, client, connections);
+      listener.passedBack(worker, client, connections);
     },
     draining: (worker) => supervisor.drainedBySelf(worker),
     cut: (worker, { connections }) => supervisor.cutAtDeadline(worker, connections),

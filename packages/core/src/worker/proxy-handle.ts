@@ -24,7 +24,7 @@ export class ProxyHandle implements ListenHandle {
     address: Sockname | null,
     private readonly onClose: (proxy: ProxyHandle) => void,
     /** Offered each connection accepted on an attached socket first; true: it took it, the server never sees it. */
-    private readonly divert: (client: ClientHandle) => boolean = () => false,
+    private readonly passBack: (client: ClientHandle) => boolean = () => false,
   ) {
     // Only TCP handles have getsockname; for a pipe, Server#address() returns the path.
     if (address !== null) {
@@ -49,7 +49,7 @@ export class ProxyHandle implements ListenHandle {
   attach(source: ListenHandle, backlog: number): number {
     this.detach();
     source.onconnection = (status, client) => {
-      if (status === 0 && client !== undefined && this.divert(client)) return;
+      if (status === 0 && client !== undefined && this.passBack(client)) return;
       this.onconnection?.call(this, status, client);
     };
     const errno = source.listen(backlog);
