@@ -94,6 +94,7 @@ describe('admin flags and clusterize status', () => {
     expect(parseCommandLine(['status', '--admin-port', '9100', '--admin-host', '::1'])).toEqual({ kind: 'status', port: 9100, host: '::1' });
     fails(['status'], 'INVALID_OPTION', /clusterize status needs --admin-port/);
     fails(['status', '--admin-port', '9100', '-w', '2'], 'UNKNOWN_OPTION', /'-w' for clusterize status/);
+    fails(['status', '--admin-port', '9100', '--proxy-protocol'], 'UNKNOWN_OPTION', /'--proxy-protocol' for clusterize status/);
     fails(['status', '--admin-port', '9100', 'extra'], 'UNKNOWN_OPTION', /'extra' for clusterize status/);
     expect(run(['--', 'status']).script).toBe(resolve('status'));
   });
