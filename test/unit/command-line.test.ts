@@ -94,6 +94,7 @@ describe('admin flags and clusterize status', () => {
     expect(parseCommandLine(['status', '--admin-port', '9100', '--admin-host', '::1'])).toEqual({ kind: 'status', port: 9100, host: '::1' });
     fails(['status'], 'INVALID_OPTION', /clusterize status needs --admin-port/);
     fails(['status', '--admin-port', '9100', '-w', '2'], 'UNKNOWN_OPTION', /'-w' for clusterize status/);
+    fails(['status', '--admin-port', '9100', '--proxy-protocol'], 'UNKNOWN_OPTION', /'--proxy-protocol' for clusterize status/);
     fails(['status', '--admin-port', '9100', 'extra'], 'UNKNOWN_OPTION', /'extra' for clusterize status/);
     expect(run(['--', 'status']).script).toBe(resolve('status'));
   });
@@ -103,7 +104,7 @@ describe('--help', () => {
   it("is the README's CLI block, word for word", async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const block = /### The CLI\n\n```\n([\s\S]*?)```\n/.exec(readme)?.[1];
-    expect(block).toBe(USAGE);
+    expect(block, 'README.md shows an old --help: npm run readme').toBe(USAGE);
   });
 
   it("lists the policies in the README's order, shared marked as the default", async () => {

@@ -1,11 +1,35 @@
 import { resolve } from 'node:path';
 import { clusterizeError, clusterizeTypeError } from '../errors.js';
-import {
-  DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS, WORKERS_ENV,
-  parseNumberOption, parsePort, parseWorkerCount, policyChoices, resolvePolicy, validateHost, type ClusterOptions, type NumberOption,
-} from '../options.js';
+import { DEFAULT_ADMIN_HOST, MAX_TIMER_MS, WORKERS_ENV, type AdminOptions } from '../option-checks.js';
+import { isWholeNumber } from '../option-row.js';
+import { optionRows, type ClusterOptions, type OptionName } from '../option-table.js';
 
-/** `clusterize --help`; README.md shows the same text (a test compares them). */
+/** Where --help starts each flag's text. */
+const HELP_COLUMN = 28;
+
+/** What --help shows of a flag. */
+interface Help {
+  readonly names: readonly string[];
+  readonly value?: string | undefined;
+  readonly help: string;
+}
+
+function helpLine(flag: Help): string {
+  const left = `  ${flag.names.join(', ')}${flag.value === undefined ? '' : ` ${flag.value}`}`;
+  return `${left.padEnd(HELP_COLUMN - 1)} ${flag.help.replaceAll('\n', `\n${' '.repeat(HELP_COLUMN)}`)}\n`;
+}
+
+const builtIns: Help[] = [
+  { names: ['-h', '--help'], help: 'show this help' },
+  { names: ['-v', '--version'], help: 'show the version' },
+];
+
+/** The times whose upper bound is not MAX_TIMER_MS, as --help's footnote lists them. */
+const otherTimeBounds = optionRows.flatMap(([, row]) => (isWholeNumber(row) && row.unit === 'milliseconds' && row.most !== MAX_TIMER_MS && row.flags
+  ? row.flags.map((flag) => `${flag.names.at(-1)}: up to ${row.most}`)
+  : []));
+
+/** `clusterize --help`, from optionTable; README.md shows the same text (a test compares them). */
 export const USAGE = `Usage: clusterize [options] <script> [args...]
        clusterize status --admin-port PORT [--admin-host HOST]
 
@@ -14,56 +38,21 @@ SIGTERM/SIGINT drain and exit 0, or 3 if the shutdown timeout cut requests (twic
 at once); SIGHUP reloads the workers one by one.
 
 Options:
-  -w, --workers N|auto      worker processes, 1 to ${MAX_WORKERS} (default: auto, the CPUs this process may use)
-  -p, --policy NAME         how connections reach workers: ${policyChoices.map((name, i) => (i === 0 ? `${name} (default)` : name)).join(', ')}
-  --shutdown-timeout MS     time to finish in-flight requests on SIGTERM (default 10000)
-  --shutdown-delay MS       on SIGTERM, keep serving this long with /readyz answering 503 before
-                            the drain, so a load balancer stops sending first (default 0)
-  --ready-timeout MS        time a new worker gets to become ready (default 30000, at least ${MIN_READY_TIMEOUT_MS})
-  --heartbeat-timeout MS    replace a worker whose event loop is stuck this long (default 30000; 0 off, else at least ${MIN_HEARTBEAT_TIMEOUT_MS})
-  --max-memory MB           replace (drain) a worker above this resident memory (default 0, off)
-  --max-age MS              replace (drain) a worker after this long, +-10% jitter (default 0, off)
-  --max-surge N             new workers started at a time during a reload (default 1)
-  --max-message-size MB     largest message a worker's process.send() takes, 1 to ${MAX_MESSAGE_SIZE_MB} (default 16)
-  --admin-port PORT         serve /metrics, /livez, /readyz and /workers on this port (default: off)
-  --admin-host HOST         where the admin server listens (default ${DEFAULT_ADMIN_HOST})
-  --metrics-timeout MS      time a worker gets to answer a metrics request (default 2000)
-  --queue-timeout MS        when every worker is at maxConnections, a forwarded connection waits this
-                            long for room before it is closed (default 5000; 0 closes it at once)
-  --proxy-protocol          every connection starts with a PROXY protocol header (v1 or v2) from a proxy
-                            in front; needs a policy where the primary accepts (not shared, reuseport)
-  -h, --help                show this help
-  -v, --version             show the version
-
+${[...optionRows.flatMap(([, row]) => row.flags ?? []), ...builtIns].map(helpLine).join('')}
 \`clusterize status\` prints the workers of the cluster whose admin server is on PORT.
 
 Times (MS) are whole milliseconds up to ${MAX_TIMER_MS}, the longest delay Node.js timers
-accept (--shutdown-timeout: up to ${MAX_SHUTDOWN_TIMEOUT_MS}).
+accept${otherTimeBounds.length === 0 ? '' : ` (${otherTimeBounds.join(', ')})`}.
 
 Environment:
   ${WORKERS_ENV}=N|auto worker processes when --workers is not given
 `;
 
-type Flag = 'workers' | 'policy' | 'adminPort' | 'adminHost' | NumberOption;
-const flags: Record<string, Flag> = {
-  '-w': 'workers', '--workers': 'workers',
-  '-p': 'policy', '--policy': 'policy',
-  '--shutdown-timeout': 'shutdownTimeout',
-  '--shutdown-delay': 'shutdownDelay',
-  '--ready-timeout': 'readyTimeout',
-  '--heartbeat-timeout': 'heartbeatTimeout',
-  '--max-memory': 'maxMemory',
-  '--max-age': 'maxAge',
-  '--max-surge': 'maxSurge',
-  '--max-message-size': 'maxMessageSize',
-  '--metrics-timeout': 'metricsTimeout',
-  '--queue-timeout': 'queueTimeout',
-  '--admin-port': 'adminPort',
-  '--admin-host': 'adminHost',
-};
+/** Each spelling of each flag, with the option it sets. */
+const flags = new Map(optionRows.flatMap(([option, row]) => (row.flags ?? []).flatMap((flag) => flag.names.map((name) => [name, { option, flag }] as const))));
 
-/** The flags `clusterize status` takes. */
-const statusFlags = new Set<Flag>(['adminPort', 'adminHost']);
+/** The options `clusterize status` takes flags for. */
+const statusOptions = new Set<OptionName>(['admin']);
 
 export type CommandLine =
   | { kind: 'run'; options: ClusterOptions }
@@ -77,9 +66,7 @@ export type CommandLine =
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const status = argv[0] === 'status';
-  const options: ClusterOptions = {};
-  let adminPort: number | undefined;
-  let adminHost: string | undefined;
+  const given: Partial<Record<OptionName, unknown>> = {};
   let i = status ? 1 : 0;
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -88,33 +75,35 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (arg === '-v' || arg === '--version') return { kind: 'version' };
     if (!arg.startsWith('-') || arg === '-') break;
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (name === '--proxy-protocol') {
-      if (inline !== undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} takes no value`);
-      options.proxyProtocol = true;
-      continue;
-    }
-    const flag = flags[name];
-    if (flag === undefined || (status && !statusFlags.has(flag))) {
+    const known = flags.get(name);
+    if (known === undefined || (status && !statusOptions.has(known.option))) {
       throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${name}'${status ? ' for clusterize status' : ''} (see clusterize --help)`);
+    }
+    const { option, flag } = known;
+    if (flag.value === undefined) {
+      if (inline !== undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} takes no value`);
+      given[option] = flag.sets;
+      continue;
     }
     const value = inline ?? argv[++i];
     if (value === undefined || value === '') throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} needs a value`);
-    if (flag === 'workers') options.workers = parseWorkerCount(value, name);
-    else if (flag === 'policy') options.policy = resolvePolicy(value, name);
-    else if (flag === 'adminPort') adminPort = parsePort(value, name);
-    else if (flag === 'adminHost') adminHost = validateHost(value, name);
-    else options[flag] = parseNumberOption(flag, value, name);
+    given[option] = flag.parse(value, name, given[option]);
   }
-  if (adminHost !== undefined && adminPort === undefined) {
-    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', '--admin-host needs --admin-port (the admin server is off without it)');
-  }
+  const admin = given.admin === undefined ? undefined : completeAdmin(given.admin as Partial<AdminOptions>);
   if (status) {
-    if (adminPort === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', 'clusterize status needs --admin-port (the port of the cluster\'s admin server)');
+    if (admin === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', 'clusterize status needs --admin-port (the port of the cluster\'s admin server)');
     if (i < argv.length) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${argv[i]}' for clusterize status (see clusterize --help)`);
-    return { kind: 'status', port: adminPort, host: adminHost ?? DEFAULT_ADMIN_HOST };
+    return { kind: 'status', ...admin };
   }
-  if (adminPort !== undefined) options.admin = { port: adminPort, host: adminHost ?? DEFAULT_ADMIN_HOST };
   const script = argv[i];
   if (script === undefined) throw clusterizeError('ERR_CLUSTERIZE_MISSING_SCRIPT', 'name the server script to run (clusterize [options] <script> [args...])');
+  // Each value came from its flag's parse(), which checked it; admin is complete.
+  const options = { ...given, ...(admin && { admin }) } as ClusterOptions;
   return { kind: 'run', options: { ...options, script: resolve(script), args: argv.slice(i + 1), execArgv: process.execArgv } };
+}
+
+/** --admin-port and --admin-host fill `admin` between them: the port is needed, the host has a default. */
+function completeAdmin({ port, host = DEFAULT_ADMIN_HOST }: Partial<AdminOptions>): Required<AdminOptions> {
+  if (port === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', '--admin-host needs --admin-port (the admin server is off without it)');
+  return { port, host };
 }
