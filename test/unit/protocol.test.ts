@@ -5,7 +5,7 @@ import { run } from '../helpers.ts';
 import type { ClientHandle, ListenHandle } from '../../packages/core/src/node-internals.ts';
 import {
   deliverPrimaryMessage, deliverWorkerMessage, NAMESPACE, verifyPrimaryMessage, verifyWorkerMessage,
-  type MessageOf, type PrimaryMessage, type PrimaryMessageHandlers, type WorkerMessage, type WorkerMessageHandlers,
+  type MessageOf, type PrimaryHandle, type PrimaryMessage, type PrimaryMessageHandlers, type WorkerMessage, type WorkerMessageHandlers,
 } from '../../packages/core/src/protocol.ts';
 
 const TOKEN = '0123456789abcdef';
@@ -201,6 +201,15 @@ describe('descriptors', () => {
     // @ts-expect-error: a table without a handler for every act does not compile.
     const missing: WorkerMessageHandlers<number> = { hello: noop };
     expect([primary, missing]).toHaveLength(2);
+  });
+
+  it('are typed where the primary sends them (WorkerProcess.post): of the kind the message carries, or none', () => {
+    const socket = { listen: () => 0, onconnection: null, close: () => {} } satisfies ListenHandle;
+    const sent: PrimaryHandle<typeof primaryMessages.accept>[] = [socket];
+    const none: PrimaryHandle<typeof primaryMessages.ping>[] = [];
+    // @ts-expect-error: 'ping' carries no descriptor, so none may be given with it.
+    none.push(socket);
+    expect([sent, none]).toHaveLength(2);
   });
 });
 

@@ -177,7 +177,10 @@ export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, 
 export type Acks = MessageOf<WorkerMessage, 'acks'>;
 
 /** The handle a message of act `A` arrives with: undefined where its schema carries none, or the descriptor was lost. */
-type HandleOf<S extends Schemas, A extends Acts<S>> = S[A] extends Carries<infer K> ? HandleKinds[K] | undefined : undefined;
+type HandleOf<S extends Schemas, A extends Acts<S>> = A extends Acts<S> ? (S[A] extends Carries<infer K> ? HandleKinds[K] | undefined : undefined) : never;
+
+/** What the primary may send with message `M`: never for a message whose schema carries no descriptor. */
+export type PrimaryHandle<M extends PrimaryMessage> = Exclude<HandleOf<typeof primarySchemas, M['act']>, undefined>;
 
 /**
  * A handler per act, typed so that a missing one is a compile error; those of messages that
