@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { clusterizeError, clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, getPolicy, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
+import { WORKERS_ENV } from './worker-env.js';
 
 export interface ClusterOptions {
   /** Worker processes to run: 1 to 1024, or 'auto' for the CPUs this process may use. Default 'auto'. CLUSTERIZE_WORKERS overrides it. */
@@ -102,8 +103,7 @@ const optionNames = new Set<keyof ClusterOptions>([
   'admin', 'metricsTimeout',
 ]);
 
-/** Environment variable that overrides `workers`; `0` serves in-process (plugins only). */
-export const WORKERS_ENV = 'CLUSTERIZE_WORKERS';
+export { WORKERS_ENV };
 
 export const MAX_WORKERS = 1024;
 

@@ -49,11 +49,14 @@ export interface WorkerEvents {
 }
 
 
+/** The options the primary passes on (see worker-env.ts). */
 export interface RuntimeSettings {
   /** Milliseconds a drain on SIGTERM or disconnect gets. */
   shutdownTimeout: number;
   /** Bytes of JSON the app's process.send() may send at once. */
   maxMessageSize: number;
+  /** Milliseconds the primary waits for each worker's metrics. */
+  metricsTimeout: number;
 }
 
 /**
@@ -88,7 +91,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
    * the token, nor can app code swap the send it goes through.
    */
   readonly #token: string;
-  private readonly metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }));
+  private readonly metricsRequests: ClusterMetricsRequests;
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
   #sendRaw: NonNullable<typeof process.send> = () => false;
   /** Our messages not yet written to the channel: a drain exits only once they are. */
@@ -99,6 +102,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.#token = token;
     this.shutdownTimeout = settings.shutdownTimeout;
     this.maxMessageSize = settings.maxMessageSize;
+    this.metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }), settings.metricsTimeout);
   }
 
   start(): void {
