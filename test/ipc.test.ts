@@ -1,6 +1,6 @@
 import { DEFAULT_POLICY } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startPrimary, tryListen, within, workerPids, type Started } from './helpers.ts';
+import { freePort, request, startPrimary, tryListen, within, workerPids, type Started } from './helpers.ts';
 
 let cluster: Started | undefined;
 afterEach(async () => {
@@ -41,4 +41,26 @@ describe('IPC between the primary and its workers', () => {
       expect(await workerPids(running.port, 2)).toEqual(new Set(workers));
     });
   }
+
+  it("a worker drops a malformed message from the primary instead of acting on it, with one line per kind", async () => {
+    const running = await startPrimary('forge-primary.mjs', { workers: 1 });
+    cluster = running;
+    const pidOf = async (path = '/') => (JSON.parse((await request(running.port, path)).body) as { pid: number }).pid;
+    const pid = await pidOf();
+    expect(await pidOf('/forge')).toBe(pid);
+    await running.waitFor(/forged 1/);
+    expect(await pidOf('/forge')).toBe(pid);
+    await running.waitFor(/forged 2/);
+
+    const lines = running.output().split('\n').filter((line) => line.includes('ignored a message from the primary'));
+    expect(lines).toEqual([
+      `clusterize: worker 1 (pid ${pid}) ignored a message from the primary: malformed 'drain': timeout must be an integer >= 0, got "now" (later ones of this kind are not logged)`,
+      `clusterize: worker 1 (pid ${pid}) ignored a message from the primary: unknown act "nope" (later ones of this kind are not logged)`,
+    ]);
+    // The descriptor that came with a message it does not carry is closed, each time.
+    expect(running.output().match(/stray descriptor closed/g)).toHaveLength(2);
+    // The forged 'drain' was not acted on: the same worker serves on.
+    expect(await pidOf()).toBe(pid);
+    expect(running.output()).not.toMatch(/draining|exited/);
+  });
 });

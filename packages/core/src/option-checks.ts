@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
+import { WORKERS_ENV } from './worker-env.js';
 import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
-
-/** Environment variable that overrides `workers`; `0` serves in-process (plugins only). */
-export const WORKERS_ENV = 'CLUSTERIZE_WORKERS';
 
 export const MAX_WORKERS = 1024;
 
@@ -189,3 +187,5 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
   return Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+export { WORKERS_ENV };

@@ -6,12 +6,14 @@
  * `process.on('message')` and `worker.on('message')` never see ours, and theirs never
  * reach our handler table. Worker messages also carry the worker's secret token, so an
  * application that imitates our messages is ignored.
+ *
+ * Each message is defined once, as a schema (schema.ts): its type is derived from it, and
+ * each side checks what it receives against it, the handle it came with included.
  */
-import type { ServerQuery } from './node-internals.js';
+import type { ClientHandle, ListenHandle } from './node-internals.js';
+import { arrayOf, bool, explain, int, literal, measure, nullable, optional, shape, str, type Field, type Shape, type ShapeOf, type TypeOf } from './schema.js';
 
 export const NAMESPACE = 'NODE_CLUSTERIZE';
-
-export type Transport = 'forward' | 'shared' | 'self';
 
 /**
  * How soon a worker reports its open connections after one opens or closes: the primary's
@@ -20,98 +22,153 @@ export type Transport = 'forward' | 'shared' | 'self';
  */
 export const LOAD_REPORT_MS = { forward: 5, shared: 25 } as const;
 
-/** A listen() call as the worker asks for it: Node's query plus which port-0 server it is. */
-export interface ListenQuery extends ServerQuery {
-  /** For port 0: the n-th such listen() of this worker, so each gets its own shared port. */
-  index: number;
+/** What a handle-carrying message brings along, by the name its schema gives it. */
+interface HandleKinds {
+  /** A client connection (no net.Socket around it yet). */
+  client: ClientHandle;
+  /** A listening socket, or one bound for the worker to listen on. */
+  listen: ListenHandle;
 }
+type HandleKind = keyof HandleKinds;
+
+const HANDLE = Symbol('handle');
+type Carries<K extends HandleKind> = { readonly [HANDLE]: K };
+
+/** A message that travels with a descriptor of kind `kind` (which may be missing on arrival). */
+function carries<K extends HandleKind, S extends Shape>(kind: K, fields: S): S & Carries<K> {
+  return { ...fields, [HANDLE]: kind };
+}
+
+const count = int();
+const seq = int();
+/** A listener's key (the primary's name for it), and other short strings. */
+const key = str(4095);
+
+/** A worker's metrics JSON: large registries (many label sets) stay far below this. */
+export const MAX_METRICS_JSON = 32 * 1024 * 1024;
+const metricsJson = str(MAX_METRICS_JSON);
+
+/** Hand-off ids or listener keys in one report: far more than a worker gets between two. */
+const MAX_REPORTED = 99_999;
+
+const listenQuery = shape({
+  address: nullable(key),
+  port: int(-1, 65_535),
+  addressType: nullable(literal(4, 6, -1)),
+  fd: optional(nullable(int(-1))),
+  flags: optional(int()),
+  backlog: optional(int()),
+  readableAll: optional(bool),
+  writableAll: optional(bool),
+  /** For port 0: the n-th such listen() of this worker, so each gets its own shared port. */
+  index: int(),
+});
+
+/** A listen() call as the worker asks for it: Node's query plus which port-0 server it is. */
+export type ListenQuery = TypeOf<typeof listenQuery>;
+
+const loopDelay = shape({ mean: measure, p99: measure, max: measure });
+
+/** Event-loop delay over the last heartbeat interval, in milliseconds. */
+export type LoopDelay = TypeOf<typeof loopDelay>;
+
+const peer = shape({ address: key, port: int(0, 65_535), family: literal('IPv4', 'IPv6') });
 
 /** A client's address as a PROXY protocol header gives it, shaped as Node's getpeername() reports one. */
-export interface Peer {
-  address: string;
-  port: number;
-  family: 'IPv4' | 'IPv6';
-}
+export type Peer = TypeOf<typeof peer>;
 
-export interface Sockname {
-  address: string;
-  family: string;
-  port: number;
-}
+const sockname = shape({ address: key, family: key, port: int() });
 
-export type WorkerMessage =
-  | { act: 'hello'; pid: number }
-  | { act: 'listen'; seq: number; query: ListenQuery }
-  | { act: 'unlisten'; key: string }
-  | { act: 'listenFailed'; key: string; errno: number }
-  | { act: 'ready' }
-  | { act: 'accepting'; key: string }
+export type Sockname = TypeOf<typeof sockname>;
+
+const transport = literal('forward', 'shared', 'self');
+
+export type Transport = TypeOf<typeof transport>;
+
+/** What workers send, one schema per act. */
+const workerSchemas = {
+  hello: { pid: int(1) },
+  listen: { seq, query: listenQuery },
+  unlisten: { key },
+  listenFailed: { key, errno: int(-Infinity, -1) },
+  ready: {},
+  accepting: { key },
   /** Answers 'pause': the worker closed its copy of the listener's socket and accepts no more on it. */
-  | { act: 'paused'; key: string }
-  | {
-    /**
-     * Hand-offs (ids, across all listeners) the worker took, and those it refused because it
-     * is draining (they may go to any worker). `full`: its server was at maxConnections;
-     * `lost`: the descriptor never arrived (NODE_HANDLE_NACK). Those two must go to another
-     * worker. `room`: listeners (keys) whose server answered `full` and has since closed a
-     * connection, so it has room again. The three travel only when not empty, so the usual
-     * report stays as small as before.
-     */
-    act: 'acks'; accepted: number[]; refused: number[]; full?: number[]; lost?: number[]; room?: string[]; connections: number;
-  }
+  paused: { key },
+  /**
+   * Hand-offs (ids, across all listeners) the worker took, and those it refused because it
+   * is draining (they may go to any worker). `full`: its server was at maxConnections;
+   * `lost`: the descriptor never arrived (NODE_HANDLE_NACK). Those two must go to another
+   * worker. `room`: listeners (keys) whose server answered `full` and has since closed a
+   * connection, so it has room again. The three travel only when not empty, so the usual
+   * report stays as small as before.
+   */
+  acks: {
+    accepted: arrayOf(count, MAX_REPORTED), refused: arrayOf(count, MAX_REPORTED),
+    full: optional(arrayOf(count, MAX_REPORTED)), lost: optional(arrayOf(count, MAX_REPORTED)), room: optional(arrayOf(key, MAX_REPORTED)),
+    connections: count,
+  },
   /**
    * A connection the worker accepted on its own copy of a shared socket, passed back with
    * its descriptor because the worker is at its cap; `connections`: its open connections.
    */
-  | { act: 'handback'; key: string; connections: number }
-  | { act: 'draining' }
+  passBack: carries('client', { key, connections: count }),
+  draining: {},
   /** Sent once, after the drain deadline cut `connections` connections that were still open. */
-  | { act: 'cut'; connections: number }
-  | { act: 'pong'; seq: number; rss: number; delay: LoopDelay; connections: number; accepted: number }
+  cut: { connections: int(1) },
+  pong: { seq, rss: measure, delay: loopDelay, connections: count, accepted: count },
   /** Answers 'collectMetrics': the app's prom-client registry as JSON (getMetricsAsJSON), null without prom-client. */
-  | { act: 'metrics'; seq: number; json: string | null }
+  metrics: { seq, json: nullable(metricsJson) },
   /** Sent once, as a drained worker exits: its registry as in 'metrics', so what it counted since the last scrape is kept. */
-  | { act: 'finalMetrics'; json: string }
+  finalMetrics: { json: metricsJson },
   /** clusterMetrics() in the app: asks for the cluster's aggregated metrics text. */
-  | { act: 'metricsRequest'; seq: number };
+  metricsRequest: { seq },
+};
 
-export type PrimaryMessage =
-  | {
-    act: 'listening'; seq: number; errno: number; key: string; transport: Transport; sockname: Sockname | null;
+/** What the primary sends, one schema per act. */
+const primarySchemas = {
+  /** Answers 'listen'; with the listening socket when the worker accepts on a shared one. */
+  listening: carries('listen', {
+    seq, errno: int(-Infinity, 0), key, transport, sockname: nullable(sockname),
     /**
      * Report open connections this many ms after one opens or closes (0: with heartbeats
      * only): the primary balances on them (see LOAD_REPORT_MS).
      */
-    reportLoad: number;
+    reportLoad: count,
     /** The cluster's TLS session-ticket keys (hex), so a session resumes on any worker. */
-    ticketKeys: string;
-  }
-  | { act: 'accept'; key: string }
-  | { act: 'pause'; key: string }
+    ticketKeys: key,
+  }),
+  /** Start accepting: on the shared socket it brings, or (none) on one the worker binds itself. */
+  accept: carries('listen', { key }),
+  pause: { key },
   /** Open connections past which the worker passes new ones on this shared socket back (null: none). */
-  | { act: 'share'; key: string; cap: number | null }
+  share: { key, cap: nullable(count) },
   /**
    * Rebalancing: close `count` keep-alive connections after their current response, and
    * pass back up to `count` new connections past `cap` in the next `hold` ms.
    */
-  | { act: 'shed'; key: string; count: number; cap: number; hold: number }
-  /** `peer`: the client the PROXY protocol header named, where the listener reads one. */
-  | { act: 'conn'; key: string; id: number; peer?: Peer }
-  | { act: 'drain'; timeout: number }
-  | { act: 'ping'; seq: number }
-  | { act: 'collectMetrics'; seq: number }
+  shed: { key, count, cap: count, hold: count },
+  /** A connection for the worker to serve. `peer`: the client the PROXY protocol header named, where the listener reads one. */
+  conn: carries('client', { key, id: count, peer: optional(peer) }),
+  drain: { timeout: count },
+  ping: { seq },
+  collectMetrics: { seq },
   /** Answers 'metricsRequest'. */
-  | { act: 'clusterMetrics'; seq: number; text: string };
+  clusterMetrics: { seq, text: str() },
+};
 
-/** Event-loop delay over the last heartbeat interval, in milliseconds. */
-export interface LoopDelay {
-  mean: number;
-  p99: number;
-  max: number;
-}
+type Schemas = { readonly [act: string]: Shape };
+type Acts<S extends Schemas> = keyof S & string;
+
+type MessageIn<S extends Schemas, A extends Acts<S>> = { act: A } & ShapeOf<S[A]>;
+
+/** The messages `schemas` defines, as a union discriminated by `act`. */
+export type MessageFrom<S extends Schemas> = { [A in Acts<S>]: MessageIn<S, A> }[Acts<S>];
+
+export type WorkerMessage = MessageFrom<typeof workerSchemas>;
+export type PrimaryMessage = MessageFrom<typeof primarySchemas>;
 
 export type Envelope<M> = M & { cmd: typeof NAMESPACE };
-export type SignedWorkerMessage = Envelope<WorkerMessage> & { token: string };
 
 export type Act<M extends { act: string }> = M['act'];
 export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, { act: A }>;
@@ -119,59 +176,25 @@ export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, 
 /** A worker's report on the hand-offs it got. */
 export type Acks = MessageOf<WorkerMessage, 'acks'>;
 
-type Check = (message: Record<string, unknown>) => boolean;
+/** The handle a message of act `A` arrives with: undefined where its schema carries none, or the descriptor was lost. */
+type HandleOf<S extends Schemas, A extends Acts<S>> = A extends Acts<S> ? (S[A] extends Carries<infer K> ? HandleKinds[K] | undefined : undefined) : never;
 
-const isInt = (value: unknown, least = 0): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value >= least;
-const isString = (value: unknown): value is string => typeof value === 'string' && value.length < 4096;
-const isIntArray = (value: unknown): boolean => Array.isArray(value) && value.length < 100_000 && value.every((v) => isInt(v));
-const isOptionalIntArray = (value: unknown): boolean => value === undefined || isIntArray(value);
-const isOptionalStringArray = (value: unknown): boolean =>
-  value === undefined || (Array.isArray(value) && value.length < 100_000 && value.every(isString));
+/** What the primary may send with message `M`: never for a message whose schema carries no descriptor. */
+export type PrimaryHandle<M extends PrimaryMessage> = Exclude<HandleOf<typeof primarySchemas, M['act']>, undefined>;
 
-/** A worker's metrics JSON: large registries (many label sets) stay far below this. */
-export const MAX_METRICS_JSON = 32 * 1024 * 1024;
-const isMetricsJson = (value: unknown): boolean => typeof value === 'string' && value.length <= MAX_METRICS_JSON;
-
-const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
-
-function isDelay(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const d = value as Record<string, unknown>;
-  return isNumber(d.mean) && isNumber(d.p99) && isNumber(d.max);
-}
-
-function isQuery(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const q = value as Record<string, unknown>;
-  return (q.address === null || isString(q.address))
-    && (isInt(q.port) || q.port === -1) && q.port as number <= 65_535
-    && (q.addressType === null || q.addressType === 4 || q.addressType === 6 || q.addressType === -1)
-    && (q.fd === undefined || q.fd === null || isInt(q.fd, -1))
-    && (q.flags === undefined || isInt(q.flags))
-    && (q.backlog === undefined || q.backlog === null || isInt(q.backlog))
-    && isInt(q.index);
-}
-
-/** Shape checks for what workers send: anything else is dropped with a warning. */
-const workerChecks: Record<Act<WorkerMessage>, Check> = {
-  hello: (m) => isInt(m.pid, 1),
-  listen: (m) => isInt(m.seq) && isQuery(m.query),
-  unlisten: (m) => isString(m.key),
-  listenFailed: (m) => isString(m.key) && typeof m.errno === 'number' && Number.isInteger(m.errno) && m.errno < 0,
-  ready: () => true,
-  accepting: (m) => isString(m.key),
-  paused: (m) => isString(m.key),
-  acks: (m) => isIntArray(m.accepted) && isIntArray(m.refused) && isOptionalIntArray(m.full) && isOptionalIntArray(m.lost)
-    && isOptionalStringArray(m.room) && isInt(m.connections),
-  handback: (m) => isString(m.key) && isInt(m.connections),
-  draining: () => true,
-  cut: (m) => isInt(m.connections, 1),
-  pong: (m) => isInt(m.seq) && isNumber(m.rss) && isDelay(m.delay) && isInt(m.connections) && isInt(m.accepted),
-  metrics: (m) => isInt(m.seq) && (m.json === null || isMetricsJson(m.json)),
-  finalMetrics: (m) => isMetricsJson(m.json),
-  metricsRequest: (m) => isInt(m.seq),
+/**
+ * A handler per act, typed so that a missing one is a compile error; those of messages that
+ * carry a descriptor also get it, typed by its kind. `Before`: what each handler gets first
+ * (in the primary: the worker the message came from).
+ */
+type HandlerTable<S extends Schemas, Before extends unknown[]> = {
+  [A in Acts<S>]: S[A] extends Carries<HandleKind>
+    ? (...args: [...Before, message: MessageIn<S, A>, handle: HandleOf<S, A>]) => void
+    : (...args: [...Before, message: MessageIn<S, A>]) => void;
 };
+
+export type WorkerMessageHandlers<W> = HandlerTable<typeof workerSchemas, [worker: W]>;
+export type PrimaryMessageHandlers = HandlerTable<typeof primarySchemas, []>;
 
 export function isOurs(message: unknown): message is Record<string, unknown> & { cmd: typeof NAMESPACE } {
   return message !== null && typeof message === 'object' && (message as { cmd?: unknown }).cmd === NAMESPACE;
@@ -181,17 +204,58 @@ export function isOurs(message: unknown): message is Record<string, unknown> & {
  * `kind` groups refusals for rate-limited warnings (one line per kind per second);
  * `reason` says what was wrong with this one.
  */
-export type Verdict = { ok: true; message: WorkerMessage } | { ok: false; kind: string; reason: string };
+export type Verdict<M> = { ok: true; message: M } | { ok: false; kind: string; reason: string };
 
-/** Checks a message that claims to be ours, from the worker that owns `token`. */
-export function verifyWorkerMessage(message: Record<string, unknown>, token: string): Verdict {
-  if (message.token !== token) return { ok: false, kind: 'wrong or missing token', reason: 'wrong or missing token' };
+interface Compiled {
+  check: Field<unknown>;
+  carries: boolean;
+}
+
+function compile(schemas: Schemas): Map<string, Compiled> {
+  return new Map(Object.entries(schemas).map(([act, fields]) => [act, { check: shape(fields), carries: HANDLE in fields }]));
+}
+
+const workerChecks = compile(workerSchemas);
+const primaryChecks = compile(primarySchemas);
+
+function verify<M>(checks: Map<string, Compiled>, message: Record<string, unknown>, handle: unknown): Verdict<M> {
   const act = message.act;
-  if (typeof act !== 'string' || !Object.hasOwn(workerChecks, act)) {
-    return { ok: false, kind: 'unknown act', reason: `unknown act ${JSON.stringify(act)?.slice(0, 40)}` };
-  }
-  if (!workerChecks[act as Act<WorkerMessage>](message)) return { ok: false, kind: 'malformed message', reason: `malformed '${act}'` };
-  return { ok: true, message: message as unknown as WorkerMessage };
+  const compiled = typeof act === 'string' ? checks.get(act) : undefined;
+  if (compiled === undefined) return { ok: false, kind: 'unknown act', reason: `unknown act ${JSON.stringify(act)?.slice(0, 40)}` };
+  if (!compiled.check(message)) return { ok: false, kind: 'malformed message', reason: `malformed '${act}': ${explain(compiled.check, message)}` };
+  if (handle != null && !compiled.carries) return { ok: false, kind: 'malformed message', reason: `'${act}' came with a descriptor it does not carry` };
+  return { ok: true, message: message as M };
+}
+
+/** Checks a message that claims to be ours, from the worker that owns `token`, and the handle it came with. */
+export function verifyWorkerMessage(message: Record<string, unknown>, token: string, handle: unknown): Verdict<WorkerMessage> {
+  if (message.token !== token) return { ok: false, kind: 'wrong or missing token', reason: 'wrong or missing token' };
+  return verify(workerChecks, message, handle);
+}
+
+/** Checks a message that claims to be the primary's, and the handle it came with. */
+export function verifyPrimaryMessage(message: Record<string, unknown>, handle: unknown): Verdict<PrimaryMessage> {
+  return verify(primaryChecks, message, handle);
+}
+
+/*
+ * The two functions below are the one place a handle from Node gets its type: verify() lets
+ * one through only with a message whose schema carries one of that kind.
+ */
+
+/** Calls the handler of a worker message verify() passed, with the worker and the handle it came with. */
+export function deliverWorkerMessage<W>(handlers: WorkerMessageHandlers<W>, worker: W, message: WorkerMessage, handle: unknown): void {
+  (handlers[message.act] as (worker: W, message: WorkerMessage, handle: unknown) => void)(worker, message, handle ?? undefined);
+}
+
+/** Calls the handler of a primary message verify() passed, with the handle it came with. */
+export function deliverPrimaryMessage(handlers: PrimaryMessageHandlers, message: PrimaryMessage, handle: unknown): void {
+  (handlers[message.act] as (message: PrimaryMessage, handle: unknown) => void)(message, handle ?? undefined);
+}
+
+/** Closes a descriptor that came with a message nobody will handle: it would stay open for good. */
+export function closeStray(handle: unknown): void {
+  (handle as { close?: () => void } | null | undefined)?.close?.();
 }
 
 export function envelope<M extends { act: string }>(message: M): Envelope<M> {

@@ -1,6 +1,5 @@
 import { getSystemErrorName } from 'node:util';
-import type { ClientHandle } from '../node-internals.js';
-import { isOurs, LOAD_REPORT_MS, verifyWorkerMessage, type Act, type ListenQuery, type MessageOf, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
+import { closeStray, deliverWorkerMessage, isOurs, LOAD_REPORT_MS, verifyWorkerMessage, type ListenQuery, type Sockname, type Transport, type WorkerMessageHandlers } from '../protocol.js';
 import type { HealthMonitor } from '../supervision/health.js';
 import type { ListenerRegistry } from '../listeners/listener-registry.js';
 import type { MetricsCollector } from '../admin/metrics-collector.js';
@@ -34,10 +33,6 @@ export interface DispatchContext {
   log(line: string): void;
 }
 
-type Handlers = {
-  [A in Act<WorkerMessage>]: (worker: WorkerProcess, message: MessageOf<WorkerMessage, A>, handle: unknown) => void;
-};
-
 /**
  * Routes each protocol message from a worker, once its token and shape are checked, to its
  * handler. Handlers record facts (a worker listens, is ready, drains, answered a ping) and
@@ -57,7 +52,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     events.listenError(worker, error);
   };
 
-  const handlers: Handlers = {
+  const handlers: WorkerMessageHandlers<WorkerProcess> = {
     hello: (worker) => {
       if (worker.cameOnline()) events.online(worker);
     },
@@ -101,8 +96,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       registry.acknowledge(worker, acks);
       registry.loadChanged(worker);
     },
-    handback: (worker, { key, connections }, handle) => {
-      const client = handle as ClientHandle | undefined;
+    passBack: (worker, { key, connections }, client) => {
       const listener = registry.get(key);
       if (client === undefined) return;
       if (listener === undefined) return client.close();
@@ -134,15 +128,13 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
 
   return (worker, message, handle) => {
     if (!isOurs(message)) return;
-    const verdict = verifyWorkerMessage(message, worker.token);
+    const verdict = verifyWorkerMessage(message, worker.token, handle);
     if (!verdict.ok) {
-      // A descriptor that came with a forged message would stay open in the primary for good.
-      (handle as { close?: () => void } | undefined)?.close?.();
+      closeStray(handle);
       return ignored(worker, verdict.kind, verdict.reason);
     }
     try {
-      const handler = handlers[verdict.message.act] as (w: WorkerProcess, m: WorkerMessage, h: unknown) => void;
-      handler(worker, verdict.message, handle);
+      deliverWorkerMessage(handlers, worker, verdict.message, handle);
     } catch (error) {
       log(`clusterize: error handling '${verdict.message.act}' from worker ${worker.id}: ${(error as Error)?.stack ?? String(error)}`);
     }

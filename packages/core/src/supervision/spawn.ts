@@ -1,10 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options.js';
-import { METRICS_TIMEOUT_ENV } from '../worker/metrics.js';
+import { workerEnv } from '../worker-env.js';
 import { workerExecArgv } from './exec-argv.js';
-
-const MB = 1024 * 1024;
 
 /** The worker's fd for the pipe its token comes through: the first after stdin, stdout, stderr and the IPC channel. */
 const TOKEN_FD = 4;
@@ -22,15 +20,7 @@ const TOKEN_FD = 4;
 export function spawnWorker(options: ResolvedOptions, id: number, token: string): ChildProcess {
   const child = fork(options.script, [...options.args], {
     execArgv: workerExecArgv(options.execArgv, id),
-    env: {
-      ...process.env,
-      ...options.env,
-      CLUSTERIZE_WORKER_ID: String(id),
-      CLUSTERIZE_TOKEN_FD: String(TOKEN_FD),
-      CLUSTERIZE_SHUTDOWN_TIMEOUT: String(options.shutdownTimeout),
-      CLUSTERIZE_MAX_MESSAGE_SIZE: String(options.maxMessageSize * MB),
-      [METRICS_TIMEOUT_ENV]: String(options.metricsTimeout),
-    },
+    env: { ...process.env, ...options.env, ...workerEnv(options, id, TOKEN_FD) },
     stdio: ['inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
   });
   // A spawn that failed (EMFILE, ENFILE) returns a child with no stdio at all; its 'error' follows.

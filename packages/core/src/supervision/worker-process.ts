@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { envelope, type LoopDelay, type PrimaryMessage } from '../protocol.js';
-import type { ClientHandle, ListenHandle } from '../node-internals.js';
+import { envelope, type LoopDelay, type PrimaryHandle, type PrimaryMessage } from '../protocol.js';
 import { OutputTail } from './output-tail.js';
 import { signalChild } from './signal-child.js';
 
@@ -437,7 +436,7 @@ export class WorkerProcess {
   }
 
   /** Sends a protocol message (and a handle); false where the channel is already gone. */
-  post(message: PrimaryMessage, handle?: ClientHandle | ListenHandle): boolean {
+  post<M extends PrimaryMessage>(message: M, handle?: PrimaryHandle<M>): boolean {
     if (!this.child.connected) return false;
     try {
       // The callback swallows EPIPE-style errors of a worker that died mid-send; the

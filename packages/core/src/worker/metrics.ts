@@ -3,7 +3,6 @@ import { promClientFor } from '../admin/prom-client.js';
 import { MAX_METRICS_JSON } from '../protocol.js';
 import { reportRuntimeError } from './guard.js';
 
-export const METRICS_TIMEOUT_ENV = 'CLUSTERIZE_METRICS_TIMEOUT';
 /** Beyond the primary's own metricsTimeout, for the answer to travel back. */
 const ANSWER_GRACE_MS = 1_000;
 
@@ -36,9 +35,9 @@ export class ClusterMetricsRequests {
   private readonly pending = new Map<number, Pending>();
   private readonly timeout: number;
 
-  constructor(private readonly ask: (seq: number) => void) {
-    const configured = Number(process.env[METRICS_TIMEOUT_ENV]);
-    this.timeout = (Number.isInteger(configured) && configured > 0 ? configured : 2_000) + ANSWER_GRACE_MS;
+  /** `metricsTimeout`: how long the primary waits for each worker's metrics. */
+  constructor(private readonly ask: (seq: number) => void, metricsTimeout: number) {
+    this.timeout = metricsTimeout + ANSWER_GRACE_MS;
   }
 
   request(): Promise<string> {

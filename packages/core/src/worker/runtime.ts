@@ -3,7 +3,7 @@ import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
-import { envelope, isOurs, type Acks, type Act, type MessageOf, type PrimaryMessage, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
+import { closeStray, deliverPrimaryMessage, envelope, isOurs, verifyPrimaryMessage, type Acks, type ListenQuery, type PrimaryMessageHandlers, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { acceptedConnections, openConnections, shed, track, watchCloses } from './drain.js';
 import { exitAfterDrain } from './exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
@@ -39,8 +39,6 @@ interface PendingListen {
   hold: NodeJS.Timeout;
 }
 
-type Handlers = { [A in Act<PrimaryMessage>]: (message: MessageOf<PrimaryMessage, A>, handle: unknown) => void };
-
 export interface WorkerEvents {
   /**
    * The worker stops getting connections and is finishing its requests: close long-lived
@@ -51,11 +49,14 @@ export interface WorkerEvents {
 }
 
 
+/** The options the primary passes on (see worker-env.ts). */
 export interface RuntimeSettings {
   /** Milliseconds a drain on SIGTERM or disconnect gets. */
   shutdownTimeout: number;
   /** Bytes of JSON the app's process.send() may send at once. */
   maxMessageSize: number;
+  /** Milliseconds the primary waits for each worker's metrics. */
+  metricsTimeout: number;
 }
 
 /**
@@ -90,7 +91,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
    * the token, nor can app code swap the send it goes through.
    */
   readonly #token: string;
-  private readonly metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }));
+  private readonly metricsRequests: ClusterMetricsRequests;
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
   #sendRaw: NonNullable<typeof process.send> = () => false;
   /** Our messages not yet written to the channel: a drain exits only once they are. */
@@ -101,13 +102,14 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.#token = token;
     this.shutdownTimeout = settings.shutdownTimeout;
     this.maxMessageSize = settings.maxMessageSize;
+    this.metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }), settings.metricsTimeout);
   }
 
   start(): void {
     this.#sendRaw = guardAppSend(this.maxMessageSize);
     routeListenCalls((server, query, callback) => this.listen(server, query, callback));
     process.on('internalMessage', guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
-      if (isOurs(message)) this.receive(message as unknown as PrimaryMessage, handle);
+      if (isOurs(message)) this.receive(message, handle);
       else this.lostHandle(messageOfLostHandle(message, handle));
     }));
     // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
@@ -177,9 +179,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     if (process.connected) this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, this.inFlight.track());
   }
 
-  private listen(server: net.Server, query: ServerQuery, callback: GetServerCallback): void {
+  private listen(server: net.Server, asked: ServerQuery, callback: GetServerCallback): void {
     const seq = ++this.seq;
-    query = plainQuery(query);
+    const query = plainQuery(asked);
     this.pendingListens.set(seq, { server, query, callback, hold: setInterval(() => {}, FOREVER) });
     const family = `${query.address}:${query.addressType}`;
     const index = query.port === 0 ? this.portZeroListens.get(family) ?? 0 : 0;
@@ -187,18 +189,29 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.send({ act: 'listen', seq, query: { ...query, index } });
   }
 
-  private receive(message: PrimaryMessage, handle: unknown): void {
-    const handler = this.handlers[message.act] as ((m: PrimaryMessage, h: unknown) => void) | undefined;
-    handler?.(message, handle);
+  /**
+   * A message from the primary is checked as the primary checks ours. The primary is not an
+   * adversary: a malformed message means a version mismatch or a bug, which the first line
+   * of each kind names; it is dropped, never acted on.
+   */
+  private receive(message: Record<string, unknown>, handle: unknown): void {
+    const verdict = verifyPrimaryMessage(message, handle);
+    if (verdict.ok) return deliverPrimaryMessage(this.handlers, verdict.message, handle);
+    closeStray(handle);
+    if (this.refusalsLogged.has(verdict.kind)) return;
+    this.refusalsLogged.add(verdict.kind);
+    logLine(`clusterize: worker ${this.id} (pid ${process.pid}) ignored a message from the primary: ${verdict.reason} (later ones of this kind are not logged)`);
   }
 
-  private readonly handlers: Handlers = {
+  private readonly refusalsLogged = new Set<string>();
+
+  private readonly handlers: PrimaryMessageHandlers = {
     listening: ({ seq, errno, key, transport, sockname, reportLoad, ticketKeys }, handle) => {
       const pending = this.pendingListens.get(seq);
       if (pending === undefined) return;
       this.pendingListens.delete(seq);
       clearInterval(pending.hold);
-      const failed = errno !== 0 ? errno : this.tryListen(pending.query, transport, sockname, handle as ListenHandle | undefined);
+      const failed = errno !== 0 ? errno : this.tryListen(pending.query, transport, sockname, handle);
       if (failed !== 0) {
         if (errno === 0) this.send({ act: 'listenFailed', key, errno: failed });
         intoApp(() => pending.callback(failed, null));
@@ -216,10 +229,10 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     accept: ({ key }, handle) => {
       const registration = this.registrations.get(key);
       if (registration === undefined || this.draining) {
-        (handle as ListenHandle | undefined)?.close();
+        handle?.close();
         return;
       }
-      const source = handle as ListenHandle | undefined ?? this.bindOwnSocket(registration.query, registration.sockname);
+      const source = handle ?? this.bindOwnSocket(registration.query, registration.sockname);
       if (typeof source === 'number') return intoApp(() => registration.server.emit('error', bindError(source, registration.query)));
       const errno = registration.proxy.attach(source, registration.query.backlog ?? 511);
       if (errno !== 0) intoApp(() => registration.server.emit('error', bindError(errno, registration.query)));
@@ -242,8 +255,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       registration.holdUntil = Date.now() + hold;
       registration.holdBudget = shed(registration.server, count);
     },
-    conn: ({ key, id, peer }, handle) => {
-      const client = handle as ClientHandle | undefined;
+    conn: ({ key, id, peer }, client) => {
       const registration = this.registrations.get(key);
       if (client === undefined) {
         // The client went away while the connection was in flight: nothing to serve.
@@ -289,7 +301,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       if (!holding) return false;
       registration.holdBudget--;
     }
-    const message: WorkerMessage = { act: 'handback', key, connections };
+    const message: WorkerMessage = { act: 'passBack', key, connections };
     const written = this.inFlight.track();
     this.#sendRaw({ ...envelope(message), token: this.#token }, client as never, undefined, (error) => {
       // Our copy of the descriptor: once written, the channel holds it until the primary reads it.
@@ -317,8 +329,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
 
   /** A hand-off whose descriptor never arrived: the primary still holds it and gives it to another worker. */
   private lostHandle(message: unknown): void {
-    if (!isOurs(message) || message.act !== 'conn' || typeof message.id !== 'number') return;
-    this.lost.push(message.id);
+    const verdict = isOurs(message) ? verifyPrimaryMessage(message, undefined) : undefined;
+    if (verdict?.ok !== true || verdict.message.act !== 'conn') return;
+    this.lost.push(verdict.message.id);
     this.scheduleReport();
   }
 
@@ -409,12 +422,14 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
 }
 
 /** Node fills a query loosely (backlog may be `false`, fd `undefined`): send only clean values. */
-function plainQuery(query: ServerQuery): ServerQuery {
+function plainQuery(query: ServerQuery): Omit<ListenQuery, 'index'> {
   const positive = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined);
+  const { addressType } = query;
   return {
     address: query.address ?? null,
     port: query.port,
-    addressType: query.addressType ?? null,
+    // Node's are 4, 6 and -1 (a pipe or an fd).
+    addressType: addressType === 4 || addressType === 6 || addressType === -1 ? addressType : null,
     fd: typeof query.fd === 'number' && query.fd >= 0 ? query.fd : null,
     flags: positive(query.flags) ?? 0,
     backlog: positive(query.backlog),

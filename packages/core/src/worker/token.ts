@@ -1,21 +1,19 @@
 import { closeSync, readSync } from 'node:fs';
-
-export const TOKEN_FD_ENV = 'CLUSTERIZE_TOKEN_FD';
+import { WORKER_ENV } from '../worker-env.js';
 
 /** Far more than the primary's 16 hex digits: a longer write is not a token. */
 const MAX_TOKEN_LENGTH = 256;
 
 /**
- * Takes the token the primary wrote into the pipe named by CLUSTERIZE_TOKEN_FD: reads it to
+ * Takes the token the primary wrote into the pipe on `fd` (CLUSTERIZE_TOKEN_FD): reads it to
  * its end (the primary closes its side once written, so this does not block for long) and
  * closes the fd, so that neither the app nor a process it spawns can read it again.
  * Undefined when this process was not given one (a plain process, or a child the app forked).
  */
-export function takeToken(): string | undefined {
-  const fd = Number(process.env[TOKEN_FD_ENV]);
+export function takeToken(fd: number | undefined): string | undefined {
   // A process the app forks inherits our environment: it must not take some other fd 4 for ours.
-  delete process.env[TOKEN_FD_ENV];
-  if (!Number.isInteger(fd) || fd < 3) return undefined;
+  delete process.env[WORKER_ENV.tokenFd];
+  if (fd === undefined) return undefined;
   const buffer = Buffer.alloc(MAX_TOKEN_LENGTH + 1);
   let length = 0;
   try {
