@@ -6,7 +6,7 @@ import type { Cluster, ListenError } from './primary/cluster.js';
 import { flushOutput } from './supervision/output-relay.js';
 import { drainLoneServer, drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
-import { track } from './worker/drain.js';
+import { track } from './drain/connections.js';
 import { currentWorker } from './worker/start.js';
 
 export type Role = 'primary' | 'worker' | 'in-process';

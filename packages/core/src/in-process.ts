@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import type net from 'node:net';
-import { drainServer } from './worker/drain.js';
-import { EXIT_GRACE_MS } from './worker/exit-after-drain.js';
+import { drainServer } from './drain/connections.js';
+import { EXIT_GRACE_MS } from './drain/exit-after-drain.js';
 
 export interface InProcessSettings {
   shutdownTimeout: number;

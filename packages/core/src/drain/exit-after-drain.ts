@@ -1,6 +1,6 @@
 import type net from 'node:net';
-import { drainServer } from './drain.js';
-import { describe, logLine } from './guard.js';
+import { drainServer } from './connections.js';
+import { describe, logLine } from '../worker/guard.js';
 
 /**
  * How long after the shutdown timeout the process exits even if something still runs: the
