@@ -4,7 +4,7 @@ import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
 import { flushOutput } from './supervision/output-relay.js';
-import { drainLoneServer, drainOnSignals } from './in-process.js';
+import { drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
 import { track } from './drain/connections.js';
 import { currentWorker } from './worker/start.js';
@@ -62,7 +62,7 @@ export function clusterizeServer(create: () => http.Server | Promise<http.Server
       // In-process: no primary drains this server on SIGTERM, so it drains itself.
       if (role !== 'in-process') return;
       track(server);
-      drainOnSignals(resolved, (deadline) => drainLoneServer(server, deadline));
+      drainOnSignals(resolved, { server });
     });
   };
   return { listen: listen as Listen };

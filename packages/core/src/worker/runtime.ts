@@ -164,7 +164,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       if (await this.inFlight.settled(deadline) || pending === 0) return;
       logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
     };
-    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely, settled);
+    await exitAfterDrain(servers, timeout, { who: `worker ${this.id} (pid ${process.pid})`, log: logLine, politely, cut, hooks: this.shutdownHooks, settled });
   }
 
   /** The app's metrics as the worker exits, so the primary keeps what it counted since the last scrape. */
