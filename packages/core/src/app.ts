@@ -6,7 +6,7 @@ import type { Cluster, ListenError } from './primary/cluster.js';
 import { flushOutput } from './supervision/output-relay.js';
 import { drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
-import { track } from './drain/connections.js';
+import { trackConnections } from './drain/connections.js';
 import { currentWorker } from './worker/start.js';
 
 export type Role = 'primary' | 'worker' | 'in-process';
@@ -61,7 +61,7 @@ export function clusterizeServer(create: () => http.Server | Promise<http.Server
     return serveHere(role, create, args, callback, (server) => {
       // In-process: no primary drains this server on SIGTERM, so it drains itself.
       if (role !== 'in-process') return;
-      track(server);
+      trackConnections(server);
       drainOnSignals(resolved, { server });
     });
   };

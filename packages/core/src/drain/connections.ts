@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { currentResponse, watchUpgrades } from './long-lived.js';
+import { currentResponse } from '../node-internals.js';
+import { assertInternals } from '../node-internals-check.js';
+import { watchUpgrades } from './long-lived.js';
 
 /** What a tracked server has open, for draining it (see drain-server.ts). */
 export interface Tracked {
@@ -89,11 +91,17 @@ export function track(server: net.Server, onCountChange?: () => void): void {
   });
 }
 
+let checked = false;
+
 /**
- * For an adapter that drains a server it serves (the Fastify plugin, see drainServer):
- * keeps the server's connections from now on. Call it before the server listens.
+ * For a server drained outside a worker's runtime (in-process mode, the Fastify plugin;
+ * see drainServer): keeps its connections from now on. Call it before the server listens.
+ * The first call checks the Node.js internals the drain needs (throws
+ * ERR_CLUSTERIZE_NODE_INTERNALS; a worker checked them at start).
  */
 export function trackConnections(server: net.Server): void {
+  if (!checked) assertInternals('in-process');
+  checked = true;
   track(server);
 }
 

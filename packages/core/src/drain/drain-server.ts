@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { closeAfterResponse, connectionsOf, type Tracked } from './connections.js';
-import { closeWebSocket, currentResponse, endEventStreams } from './long-lived.js';
+import { currentResponse } from '../node-internals.js';
+import { closeWebSocket, endEventStreams } from './long-lived.js';
 
 /** How often a draining server looks for idle keep-alive connections to close. */
 const IDLE_CHECK_MS = 100;
