@@ -48,6 +48,24 @@ describe('@clusterize/fastify in-process', () => {
     agent.destroy();
   });
 
+  it('cuts what still runs at shutdownTimeout when fastify.close() drains, and logs how many it cut', async () => {
+    const lines: string[] = [];
+    fastify = Fastify();
+    await fastify.register(clusterPlugin, { workers: 0, shutdownTimeout: 300, signals: false, log: (line) => lines.push(line) });
+    let started!: () => void;
+    const inFlight = new Promise<void>((resolve) => { started = resolve; });
+    fastify.get('/never', () => {
+      started();
+      return new Promise(() => {});
+    });
+    const port = Number(new URL(await fastify.listen({ port: 0, host: '127.0.0.1' })).port);
+    const reply = request(port, '/never').then(() => 'answered', (error: NodeJS.ErrnoException) => error.code);
+    await inFlight;
+    expect(await within(fastify.close().then(() => true), 5_000, 'fastify.close()')).toBe(true);
+    expect(await reply).toBe('ECONNRESET');
+    expect(lines).toEqual(['clusterize: fastify.close() cut 1 open connection at the shutdown deadline (shutdownTimeout 300 ms)']);
+  });
+
   it('rejects bad options with coded errors', async () => {
     await expect(Fastify().register(clusterPlugin, { workers: 'many' as never })).rejects.toMatchObject({ code: 'ERR_CLUSTERIZE_INVALID_WORKERS' });
     await expect(Fastify().register(clusterPlugin, { workerz: 2 } as never)).rejects.toMatchObject({ code: 'ERR_CLUSTERIZE_UNKNOWN_OPTION' });

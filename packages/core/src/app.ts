@@ -4,9 +4,9 @@ import { clusterizeTypeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
 import { flushOutput } from './supervision/output-relay.js';
-import { drainLoneServer, drainOnSignals } from './in-process.js';
+import { drainOnSignals } from './in-process.js';
 import { createCluster } from './start.js';
-import { track } from './worker/drain.js';
+import { trackConnections } from './drain/connections.js';
 import { currentWorker } from './worker/start.js';
 
 export type Role = 'primary' | 'worker' | 'in-process';
@@ -61,8 +61,8 @@ export function clusterizeServer(create: () => http.Server | Promise<http.Server
     return serveHere(role, create, args, callback, (server) => {
       // In-process: no primary drains this server on SIGTERM, so it drains itself.
       if (role !== 'in-process') return;
-      track(server);
-      drainOnSignals(resolved, (deadline) => drainLoneServer(server, deadline));
+      trackConnections(server);
+      drainOnSignals(resolved, { server });
     });
   };
   return { listen: listen as Listen };

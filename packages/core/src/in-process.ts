@@ -1,7 +1,6 @@
 import { constants } from 'node:os';
 import type net from 'node:net';
-import { drainServer } from './worker/drain.js';
-import { EXIT_GRACE_MS } from './worker/exit-after-drain.js';
+import { exitAfterDrain } from './drain/exit-after-drain.js';
 
 export interface InProcessSettings {
   shutdownTimeout: number;
@@ -9,27 +8,37 @@ export interface InProcessSettings {
   log(line: string): void;
 }
 
-type Drain = (deadline: number) => Promise<void>;
+/** What a signal drains: a server clusterize serves in this process, or a close hook that drains its own (fastify.close()). */
+export interface InProcessDrain {
+  server?: net.Server;
+  hook?: () => unknown;
+}
 
 /** What SIGTERM drains in this process, with the longest shutdownTimeout asked for. */
-const drains = new Set<Drain>();
+const servers = new Set<net.Server>();
+const hooks: (() => unknown)[] = [];
+let listening = false;
 let timeout = 0;
 let log: (line: string) => void = () => {};
 let received = 0;
 
 /**
- * In-process mode (`workers: 0`) answers SIGTERM and SIGINT as a cluster does: every
- * registered `drain` runs (up to shutdownTimeout), then the process exits 0; a second
- * signal exits at once with 128 + the signal number. Nothing is registered with
- * `signals: false`. One pair of process listeners serves every server of the process.
+ * In-process mode (`workers: 0`) answers SIGTERM and SIGINT with a worker's drain (see
+ * drain/): the servers stop accepting (Node also closes the keep-alive connections idle
+ * right now) and drain, up to shutdownTimeout, then the hooks run and the process exits 0.
+ * What the deadline cut is logged; a second signal exits at once with 128 + the signal
+ * number. Nothing is registered with `signals: false`. One pair of process listeners
+ * serves every server of the process.
  */
-export function drainOnSignals(settings: InProcessSettings, drain: Drain): void {
+export function drainOnSignals(settings: InProcessSettings, { server, hook }: InProcessDrain): void {
   if (!settings.signals) return;
-  if (drains.size === 0) {
+  if (!listening) {
+    listening = true;
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  drains.add(drain);
+  if (server !== undefined) servers.add(server);
+  if (hook !== undefined) hooks.push(hook);
   timeout = Math.max(timeout, settings.shutdownTimeout);
   log = settings.log;
 }
@@ -41,23 +50,13 @@ function onSignal(signal: NodeJS.Signals): void {
     process.exit(128 + (constants.signals[signal] ?? 0));
   }
   log(`clusterize: ${signal} received; draining (up to ${timeout} ms; send it again to stop at once)`);
-  setTimeout(() => {
-    log(`clusterize: still draining ${timeout + EXIT_GRACE_MS} ms after ${signal}; exiting`);
-    process.exit(1);
-  }, timeout + EXIT_GRACE_MS);
-  const deadline = Date.now() + timeout;
-  Promise.all([...drains].map((drain) => drain(deadline))).then(() => process.exit(0), (error: unknown) => {
-    log(`clusterize: draining failed: ${(error as Error)?.stack ?? String(error)}`);
-    process.exit(1);
+  for (const server of servers) server.close();
+  void exitAfterDrain([...servers], timeout, {
+    who: `pid ${process.pid} (in-process)`,
+    log,
+    // No worker runtime emits 'drain' here for an app to take over: long-lived connections are cut at the deadline.
+    politely: false,
+    cut: (connections) => log(`clusterize: cut ${connections} open connection${connections === 1 ? '' : 's'} at the shutdown deadline (shutdownTimeout ${timeout} ms)`),
+    hooks,
   });
-}
-
-/**
- * Drains a server that serves alone: stops accepting (Node also closes the keep-alive
- * connections idle right now), lets in-flight requests finish with `Connection: close`,
- * destroys what is left at `deadline`. The server must have been tracked since it listened.
- */
-export async function drainLoneServer(server: net.Server, deadline: number): Promise<void> {
-  server.close();
-  await drainServer(server, deadline);
 }

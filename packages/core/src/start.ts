@@ -1,5 +1,5 @@
 import { clusterizeError } from './errors.js';
-import { assertPrimaryInternals } from './node-internals-check.js';
+import { assertInternals } from './node-internals-check.js';
 import { resolveOptions, type ClusterOptions, type ResolveSettings } from './options.js';
 import { Cluster } from './primary/cluster.js';
 import { handleSignals } from './supervision/signals.js';
@@ -28,7 +28,7 @@ export function buildCluster(options: ClusterOptions, settings: ResolveSettings,
   if (currentWorker() !== undefined) {
     throw clusterizeError('ERR_CLUSTERIZE_IN_WORKER', `${caller} was called in a worker; guard it with \`if (!currentWorker())\`, or give the workers a script of their own (the \`script\` option)`);
   }
-  assertPrimaryInternals();
+  assertInternals('primary');
   const resolved = resolveOptions(options, settings);
   const cluster = new Cluster({ ...resolved, script: checkScript(resolved.script) });
   if (cluster.options.signals) handleSignals(cluster);

@@ -1,7 +1,7 @@
-import { clusterizeServer, currentWorker, drainOnSignals, resolveOptions, roleFor, type Cluster, type ClusterOptions, type Role } from '@clusterize/core';
+import { clusterizeServer, currentWorker, drainOnSignals, resolveOptions, roleFor, trackConnections, type Cluster, type ClusterOptions, type Role } from '@clusterize/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { closeAfterInFlight } from './in-flight.js';
+import { drainOnClose } from './drain-on-close.js';
 import { listenThroughCluster } from './primary-server.js';
 
 export { clusterMetrics, METRICS_CONTENT_TYPE } from '@clusterize/core';
@@ -48,10 +48,13 @@ async function clusterize(fastify: FastifyInstance, options: ClusterOptions): Pr
     fastify.addHook('preClose', closeCluster);
     return;
   }
-  fastify.addHook('preClose', closeAfterInFlight(fastify));
+  const resolved = resolveOptions(options, { allowZeroWorkers: true });
+  // Every connection from the first: fastify.close() drains them as a worker does.
+  trackConnections(fastify.server);
+  drainOnClose(fastify, resolved);
   if (worker === undefined) {
-    // In-process: SIGTERM drains as a cluster would (fastify.close() lets in-flight requests finish).
-    drainOnSignals(resolveOptions(options, { allowZeroWorkers: true }), () => fastify.close());
+    // In-process: SIGTERM drains as a cluster would, through fastify.close().
+    drainOnSignals(resolved, { hook: () => fastify.close() });
     return;
   }
   // Ready only once Fastify listens on every address ('localhost' may be 127.0.0.1 and ::1).

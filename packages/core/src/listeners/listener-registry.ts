@@ -1,4 +1,4 @@
-import { bindHandle, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
+import { bindHandle, setPipeMode, sockname, UV_TCP_REUSEPORT, type ListenHandle } from '../node-internals.js';
 import type { Acks, ListenQuery, Sockname } from '../protocol.js';
 import { ClosedConnections } from './closed-connections.js';
 import type { ClusterStats } from '../admin/cluster-stats.js';
@@ -156,5 +156,5 @@ export class ListenerRegistry {
 function chmodPipe(handle: ListenHandle, query: ListenQuery): number {
   const mode = (query.readableAll === true ? UV_READABLE : 0) | (query.writableAll === true ? UV_WRITABLE : 0);
   if (mode === 0) return 0;
-  return (handle as ListenHandle & { fchmod(mode: number): number }).fchmod(mode);
+  return setPipeMode(handle, mode);
 }

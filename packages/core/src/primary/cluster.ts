@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { LoopDelay, Sockname } from '../protocol.js';
 import { clusterizeError, isClusterizeError } from '../errors.js';
 import { EXIT_NODE_INTERNALS } from '../node-internals-check.js';
+import { onInternalMessage } from '../node-internals.js';
 import { validateWorkerCount, type ResolvedOptions } from '../options.js';
 import { AdminServer, reportOf } from '../admin/admin-server.js';
 import { ClusterStats } from '../admin/cluster-stats.js';
@@ -305,7 +306,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const record = (chunk: Buffer) => worker.output.record(chunk);
     relayTo(process.stdout).add(child.stdout, record);
     relayTo(process.stderr).add(child.stderr, record);
-    child.on('internalMessage', (message: unknown, handle: unknown) => this.dispatch(worker, message, handle));
+    onInternalMessage(child, (message, handle) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));
     child.on('error', (error) => {
       if (child.pid !== undefined) return this.options.log(`clusterize: worker ${id}: ${error.message}`);

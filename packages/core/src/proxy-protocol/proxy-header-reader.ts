@@ -1,5 +1,4 @@
-import net from 'node:net';
-import type { ClientHandle } from '../node-internals.js';
+import { socketOverHandle, type ClientHandle } from '../node-internals.js';
 import type { Peer } from '../protocol.js';
 import { HEADER_HEAD_BYTES, INVALID, missingBytes, parseHeader } from './proxy-protocol.js';
 
@@ -40,7 +39,7 @@ export function readProxyHeader(client: ClientHandle, timeout: number, done: (ou
     finish(peer === null ? 'invalid' : { peer });
     return false;
   };
-  const socket = new net.Socket({ handle: client as never, readable: true, writable: false, onread: { buffer: nextBuffer, callback: read } });
+  const socket = socketOverHandle(client, { readable: true, writable: false, onread: { buffer: nextBuffer, callback: read } });
   const timer = setTimeout(() => finish('timeout'), timeout).unref();
   const finish = (outcome: HeaderOutcome) => {
     if (settled) return;

@@ -4,8 +4,8 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { closeStray, deliverPrimaryMessage, envelope, isOurs, verifyPrimaryMessage, type Acks, type ListenQuery, type PrimaryMessageHandlers, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
-import { acceptedConnections, openConnections, shed, track, watchCloses } from './drain.js';
-import { exitAfterDrain } from './exit-after-drain.js';
+import { acceptedConnections, openConnections, shed, track, watchCloses } from '../drain/connections.js';
+import { exitAfterDrain } from '../drain/exit-after-drain.js';
 import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, logLine, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
@@ -166,7 +166,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       if (await this.inFlight.settled(deadline) || pending === 0) return;
       logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
     };
-    await exitAfterDrain(`worker ${this.id} (pid ${process.pid})`, servers, this.shutdownHooks, timeout, cut, politely, settled);
+    await exitAfterDrain(servers, timeout, { who: `worker ${this.id} (pid ${process.pid})`, log: logLine, politely, cut, hooks: this.shutdownHooks, settled });
   }
 
   /** The app's metrics as the worker exits, so the primary keeps what it counted since the last scrape. */

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import { currentResponse, sentHead } from '../node-internals.js';
 
 /**
  * Closing the long-lived connections an app does not close itself when its worker drains:
@@ -44,22 +45,16 @@ export function watchUpgrades(server: net.Server, upgraded: Set<net.Socket>, htt
   if (server.listenerCount('upgrade') > 0) server.on('upgrade', onUpgrade);
 }
 
-/** The response Node's HTTP/1 server is writing on `socket`, if any. */
-export function currentResponse(socket: net.Socket): http.ServerResponse | null {
-  return (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
-}
-
 /**
  * Whether `response` is an event stream still being written. `writeHead(status, headers)`
- * sends headers that getHeader() never sees; `_header`, the head as sent (what
- * `headersSent` reads), has them.
+ * sends headers that getHeader() never sees; the head as sent has them.
  */
 function isOpenEventStream(response: http.ServerResponse): boolean {
   if (response.writableEnded) return false;
   const type = response.getHeader('content-type');
   if (typeof type === 'string') return /^text\/event-stream\b/i.test(type);
-  const head = (response as http.ServerResponse & { _header?: string | null })._header;
-  return typeof head === 'string' && /\r\ncontent-type:\s*text\/event-stream\b/i.test(head);
+  const head = sentHead(response);
+  return head !== undefined && /\r\ncontent-type:\s*text\/event-stream\b/i.test(head);
 }
 
 /**

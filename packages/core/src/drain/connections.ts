@@ -1,9 +1,12 @@
 import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { closeWebSocket, currentResponse, endEventStreams, watchUpgrades } from './long-lived.js';
+import { currentResponse } from '../node-internals.js';
+import { assertInternals } from '../node-internals-check.js';
+import { watchUpgrades } from './long-lived.js';
 
-interface Tracked {
+/** What a tracked server has open, for draining it (see drain-server.ts). */
+export interface Tracked {
   /** Every connection as accepted (for TLS, the TCP socket under the TLS one): counted, awaited, cut. */
   sockets: Set<net.Socket>;
   /** The connections Node's HTTP/1 server reads requests from (for TLS, once the handshake is done). */
@@ -11,7 +14,8 @@ interface Tracked {
   /** Connections handed to the app's 'upgrade' listeners (WebSockets): no longer HTTP/1. */
   upgraded: Set<net.Socket>;
   sessions: Set<Session>;
-  draining: boolean;
+  /** The server's drain, once one began: it finishes what is open, once. */
+  drained: Promise<number> | undefined;
   /** Told when a connection opens or closes (the worker reports its load to the primary). */
   onCountChange: (() => void) | undefined;
   /** The 'request' hook that closes shed connections is in place (added by the first shed()). */
@@ -20,7 +24,7 @@ interface Tracked {
   closeWatch: (() => boolean) | undefined;
 }
 
-interface Session {
+export interface Session {
   close(): void;
   destroy(): void;
   once(event: 'close', listener: () => void): void;
@@ -31,16 +35,6 @@ const tracked = new WeakMap<net.Server, Tracked>();
 const closeAfterNext = new WeakSet<net.Socket>();
 /** Connections every tracked server accepted since this process started (a counter: closed servers' count stays). */
 let accepted = 0;
-
-/** How often a draining worker looks for idle keep-alive connections to close. */
-const IDLE_CHECK_MS = 100;
-/**
- * A keep-alive connection is closed while draining only after it has been idle this long.
- * Closing one the moment its response ends races a client that is already sending its
- * next request (ECONNRESET on pooled clients, nodejs/node#47130); a client that is busy
- * gets `Connection: close` on its next response instead.
- */
-const IDLE_GRACE_MS = 300;
 
 /**
  * Whether Node's HTTP/1 server reads this connection: every one of an http or an https
@@ -65,7 +59,7 @@ export function track(server: net.Server, onCountChange?: () => void): void {
     return;
   }
   const state: Tracked = {
-    sockets: new Set(), http1: new Set(), upgraded: new Set(), sessions: new Set(), draining: false, onCountChange, shedding: false,
+    sockets: new Set(), http1: new Set(), upgraded: new Set(), sessions: new Set(), drained: undefined, onCountChange, shedding: false,
     closeWatch: undefined,
   };
   tracked.set(server, state);
@@ -93,8 +87,22 @@ export function track(server: net.Server, onCountChange?: () => void): void {
   server.on('session', (session: Session) => {
     state.sessions.add(session);
     session.once('close', () => state.sessions.delete(session));
-    if (state.draining) session.close();
+    if (state.drained !== undefined) session.close();
   });
+}
+
+let checked = false;
+
+/**
+ * For a server drained outside a worker's runtime (in-process mode, the Fastify plugin;
+ * see drainServer): keeps its connections from now on. Call it before the server listens.
+ * The first call checks the Node.js internals the drain needs (throws
+ * ERR_CLUSTERIZE_NODE_INTERNALS; a worker checked them at start).
+ */
+export function trackConnections(server: net.Server): void {
+  if (!checked) assertInternals('in-process');
+  checked = true;
+  track(server);
 }
 
 /**
@@ -106,7 +114,7 @@ export function track(server: net.Server, onCountChange?: () => void): void {
  */
 export function shed(server: net.Server, count: number): number {
   const state = tracked.get(server);
-  if (state === undefined || state.draining) return 0;
+  if (state === undefined || state.drained !== undefined) return 0;
   // Only servers that were asked to shed pay for the check, on each request from then on.
   if (!state.shedding) {
     state.shedding = true;
@@ -146,72 +154,13 @@ export function openConnections(server: net.Server): number {
   return tracked.get(server)?.sockets.size ?? 0;
 }
 
-/** HTTP/2 responses (the compatibility API) have no connection header: GOAWAY does that job. */
-function closeAfterResponse(response: unknown): void {
-  if (response instanceof http.ServerResponse && !response.headersSent) response.setHeader('Connection', 'close');
-}
-
-/**
- * Ends keep-alive connections that stay idle for IDLE_GRACE_MS (and, `politely`, event
- * streams, including those that start during the drain); returns a stop function.
- */
-function closeWhenIdle(sockets: Set<net.Socket>, politely: boolean): () => void {
-  const seen = new Map<net.Socket, { bytesRead: number; idleSince: number }>();
-  const timer = setInterval(() => {
-    if (politely) endEventStreams(sockets);
-    const now = Date.now();
-    for (const socket of sockets) {
-      const last = seen.get(socket);
-      const busy = currentResponse(socket) !== null;
-      if (busy || last === undefined || last.bytesRead !== socket.bytesRead) {
-        seen.set(socket, { bytesRead: socket.bytesRead, idleSince: now });
-      } else if (now - last.idleSince >= IDLE_GRACE_MS) {
-        socket.end();
-      }
-    }
-  }, IDLE_CHECK_MS);
-  return () => clearInterval(timer);
-}
-
-/**
- * Drains a server that no longer gets new connections: in-flight requests finish, each
- * HTTP/1 keep-alive connection (http, https, HTTP/2's allowHTTP1) closes after its current
- * response (`Connection: close`) or once idle, HTTP/2 sessions get GOAWAY and finish their
- * open streams. `politely` (the app has no 'drain' listener to close long-lived connections
- * itself): event streams are ended and WebSockets get a close frame (see long-lived.ts).
- * What is still open at the deadline is destroyed. The server is closed last, when it has
- * no connection left, because http.Server#close closes idle connections at once (the race
- * above). Resolves with the number of connections cut at the deadline.
- */
-export async function drainServer(server: net.Server, deadline: number, politely = false): Promise<number> {
+/** What `server` has open, tracked from now on if it was not yet. */
+export function connectionsOf(server: net.Server): Tracked {
   track(server);
-  const state = tracked.get(server)!;
-  state.draining = true;
-  server.prependListener('request', (_req: unknown, res: unknown) => closeAfterResponse(res));
-  for (const socket of state.http1) closeAfterResponse(currentResponse(socket));
-  if (politely) {
-    endEventStreams(state.http1);
-    for (const socket of state.upgraded) closeWebSocket(socket);
-  }
-  const stopIdle = closeWhenIdle(state.http1, politely);
-  for (const session of state.sessions) session.close();
-  let cut = 0;
-  const forceClose = setTimeout(() => {
-    cut = state.sockets.size;
-    for (const session of state.sessions) session.destroy();
-    for (const socket of state.sockets) socket.destroy();
-  }, Math.max(0, deadline - Date.now()));
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      if (state.sockets.size > 0 || state.sessions.size > 0) return;
-      clearInterval(poll);
-      resolve();
-    };
-    const poll = setInterval(check, IDLE_CHECK_MS / 2);
-    check();
-  });
-  stopIdle();
-  clearTimeout(forceClose);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return cut;
+  return tracked.get(server)!;
+}
+
+/** HTTP/2 responses (the compatibility API) have no connection header: GOAWAY does that job. */
+export function closeAfterResponse(response: unknown): void {
+  if (response instanceof http.ServerResponse && !response.headersSent) response.setHeader('Connection', 'close');
 }
