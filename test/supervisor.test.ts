@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createCluster, type Cluster, type ClusterOptions } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, fixture, isAlive, request, run, startCli, until, workerPids, type Running } from './helpers.ts';
+import { watchOutput } from './internal-errors.ts';
 
 const APP = fixture('release-app.mjs');
 
@@ -48,6 +49,7 @@ function createApi(release: string, options: ClusterOptions = {}): Api {
   const log: string[] = [];
   const byPid = new Map<number, string>();
   const forks: number[] = [];
+  watchOutput(`the cluster log (release ${release})`, () => log.map((line) => `${line}\n`).join(''));
   const cluster = createCluster({
     workers: 2, script: APP, args: [], execArgv: [], signals: false, env: { RELEASE_FILE: file },
     log: (line) => log.push(line), restartDelay: 100, shutdownTimeout: 3_000, ...options,
