@@ -1,7 +1,12 @@
 // Runs in every test file (vitest.config.ts setupFiles): a test fails when a process it
 // started printed one of clusterize's internal errors (see internal-errors.ts).
+import { resolve } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import { takeInternalErrors, watchOutput } from './internal-errors.ts';
+
+// npm run coverage measures the processes the tests start, never this one (see package.json):
+// Node reads NODE_V8_COVERAGE when a process starts, so set here it reaches only children.
+if (process.env.CLUSTERIZE_COVERAGE_DIR) process.env.NODE_V8_COVERAGE = resolve(process.env.CLUSTERIZE_COVERAGE_DIR);
 
 // A cluster started through the API in this process logs to its standard error by
 // default, and relays its workers' there.
