@@ -105,11 +105,6 @@ export function bindHandle(query: ServerQuery, flags = query.flags ?? 0): Listen
 /** libuv's `UV_TCP_REUSEPORT` bind flag (uv.h `uv_tcp_flags`), what `listen({ reusePort })` sets. */
 export const UV_TCP_REUSEPORT = 2;
 
-/** Node's private slot where a server keeps its listening handle. */
-export function serverHandle(server: net.Server): ListenHandle | null {
-  return (server as unknown as { _handle: ListenHandle | null })._handle;
-}
-
 export function sockname(handle: ListenHandle): { address: string; family: string; port: number } | undefined {
   if (typeof handle.getsockname !== 'function') return undefined;
   const out: Record<string, unknown> = {};
@@ -146,9 +141,6 @@ export function setBlockingWrites(stream: NodeJS.WriteStream): void {
   const handle = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle;
   handle?.setBlocking?.(true);
 }
-
-/** libuv's UV_EADDRINUSE etc. are negative errnos; Node turns them into `err.code`. */
-export const UV_EINVAL = -22;
 
 /**
  * A 'disconnect' listener refs the IPC channel (child_process counts 'message' and

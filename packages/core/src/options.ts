@@ -215,7 +215,7 @@ function numberExpected(name: NumberOption): string {
 }
 
 /** Validates a numeric option; `source` names it in the message (the option, or its CLI flag). */
-export function validateNumberOption(name: NumberOption, value: unknown, source: string = name): number {
+function validateNumberOption(name: NumberOption, value: unknown, source: string = name): number {
   return checked(value, numberOptions[name], 'ERR_CLUSTERIZE_INVALID_OPTION', source, numberExpected(name));
 }
 
@@ -315,7 +315,7 @@ const PORT_RANGE: Range = { least: 0, most: 65_535 };
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 /** Validates a port; `source` names it in the message (admin.port, --admin-port). */
-export function validatePort(value: unknown, source: string, shown = describe(value)): number {
+function validatePort(value: unknown, source: string, shown = describe(value)): number {
   return checked(value, PORT_RANGE, 'ERR_CLUSTERIZE_INVALID_OPTION', source, 'an integer from 0 to 65535', shown);
 }
 

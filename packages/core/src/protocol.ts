@@ -9,7 +9,7 @@
  */
 import type { ServerQuery } from './node-internals.js';
 
-export const NAMESPACE = 'NODE_CLUSTERIZE';
+const NAMESPACE = 'NODE_CLUSTERIZE';
 
 export type Transport = 'forward' | 'shared' | 'self';
 
@@ -110,8 +110,7 @@ export interface LoopDelay {
   max: number;
 }
 
-export type Envelope<M> = M & { cmd: typeof NAMESPACE };
-export type SignedWorkerMessage = Envelope<WorkerMessage> & { token: string };
+type Envelope<M> = M & { cmd: typeof NAMESPACE };
 
 export type Act<M extends { act: string }> = M['act'];
 export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, { act: A }>;
@@ -181,7 +180,7 @@ export function isOurs(message: unknown): message is Record<string, unknown> & {
  * `kind` groups refusals for rate-limited warnings (one line per kind per second);
  * `reason` says what was wrong with this one.
  */
-export type Verdict = { ok: true; message: WorkerMessage } | { ok: false; kind: string; reason: string };
+type Verdict = { ok: true; message: WorkerMessage } | { ok: false; kind: string; reason: string };
 
 /** Checks a message that claims to be ours, from the worker that owns `token`. */
 export function verifyWorkerMessage(message: Record<string, unknown>, token: string): Verdict {

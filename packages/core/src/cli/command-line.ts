@@ -65,7 +65,7 @@ const flags: Record<string, Flag> = {
 /** The flags `clusterize status` takes. */
 const statusFlags = new Set<Flag>(['adminPort', 'adminHost']);
 
-export type CommandLine =
+type CommandLine =
   | { kind: 'run'; options: ClusterOptions }
   | { kind: 'status'; port: number; host: string }
   | { kind: 'help' }

@@ -55,7 +55,7 @@ class WorkerTarget implements Target {
   }
 }
 
-export interface ForwardingSettings {
+interface ForwardingSettings {
   /** The balancer wants each client's address. */
   readonly byClientAddress: boolean;
   /** Each connection starts with a PROXY protocol header, read here before the hand-off. */
@@ -78,7 +78,8 @@ interface Refusal {
 
 /**
  * The primary accepts here and hands each raw client handle to the worker the balancer
- * picks. Nothing is read in the primary, so no byte the client sent early is lost. The
+ * picks. It reads nothing the client sends but, with proxyProtocol, the PROXY protocol
+ * header, and not a byte past it: what the client sent early reaches the worker. The
  * primary keeps its copy of the handle until the worker acknowledges it; a handle a worker
  * refused (it is draining), or never acknowledged before it died, is dispatched again. A
  * worker that never received the descriptor gets another worker to take it, never the same

@@ -51,7 +51,7 @@ export interface WorkerEvents {
 }
 
 
-export interface RuntimeSettings {
+interface RuntimeSettings {
   /** Milliseconds a drain on SIGTERM or disconnect gets. */
   shutdownTimeout: number;
   /** Bytes of JSON the app's process.send() may send at once. */

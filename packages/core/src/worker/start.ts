@@ -12,7 +12,7 @@ const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 const RUNTIME = Symbol.for('clusterize.worker-runtime');
 type Holder = { [RUNTIME]?: WorkerRuntime };
 
-export const WORKER_ID_ENV = 'CLUSTERIZE_WORKER_ID';
+const WORKER_ID_ENV = 'CLUSTERIZE_WORKER_ID';
 
 /** Starts the worker runtime if the primary forked this process; idempotent. */
 export function startWorker(): WorkerRuntime | undefined {

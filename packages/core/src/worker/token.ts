@@ -1,6 +1,6 @@
 import { closeSync, readSync } from 'node:fs';
 
-export const TOKEN_FD_ENV = 'CLUSTERIZE_TOKEN_FD';
+const TOKEN_FD_ENV = 'CLUSTERIZE_TOKEN_FD';
 
 /** Far more than the primary's 16 hex digits: a longer write is not a token. */
 const MAX_TOKEN_LENGTH = 256;
