@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, fixture, run, within } from './helpers.ts';
+import { watchOutput } from './internal-errors.ts';
 
 const script = fixture('hello.mjs');
 const missing = join(fixture(''), 'no-such-server.mjs');
@@ -65,6 +66,7 @@ function runCommand(command: string, args: string[]): Promise<{ code: number | n
     // coverage). Empty, not deleted: child_process puts a missing NODE_V8_COVERAGE back.
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_V8_COVERAGE: '' } });
     let output = '';
+    watchOutput(`${command} ${args.join(' ')} (pid ${child.pid})`, () => output);
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.once('error', reject);

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchOutput } from './internal-errors.ts';
 
 export const CLI = fileURLToPath(new URL('../packages/core/bin/clusterize.js', import.meta.url));
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -39,6 +41,7 @@ export function run(args: string[], options: { env?: Record<string, string>; cwd
   });
   running.add(child);
   let output = '';
+  watchOutput(`node ${args.map((arg) => basename(arg)).join(' ')} (pid ${child.pid})`, () => output);
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
     output += chunk.toString();

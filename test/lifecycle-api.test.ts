@@ -57,19 +57,19 @@ describe('cluster.reload() and long-lived connections', () => {
   it('tells the app to close its SSE streams when a worker drains, and replaces every worker', async () => {
     const { proc, port } = await startApi({ SCENARIO: 'reload' });
     const started = events(proc).find((e) => e.event === 'started')!.pids as number[];
-    const stream = await new Promise<{ body: Promise<string>; at: number }>((resolve, reject) => {
+    const stream = await new Promise<{ body: Promise<string> }>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port, path: '/events' }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => { body += chunk; });
-        resolve({ at: Date.now(), body: new Promise((done) => res.on('end', () => done(body))) });
+        resolve({ body: new Promise((done) => res.on('end', () => done(body))) });
       }).on('error', reject);
     });
     // The stream is open on an old worker: the primary may reload now.
     proc.child.kill('SIGUSR2');
+    // Ended by the app's own goodbye, not cut by the shutdown deadline.
     const body = await stream.body;
     expect(body).toContain('event: bye');
-    expect(Date.now() - stream.at).toBeLessThan(4_000);
     const reloaded = await proc.waitFor(/"event":"reloaded","workers":\[(\d+),(\d+)\]/);
     const fresh = [Number(reloaded[1]), Number(reloaded[2])];
     expect(fresh.filter((pid) => started.includes(pid))).toEqual([]);

@@ -58,7 +58,7 @@ class Client {
 }
 
 describe.each(['shared', 'round-robin', 'sticky'])('an unmodified ws app on reload (%s)', (policy) => {
-  it('closes every client with 1001 within 1.5 s of its worker draining, and each moves once, to a new worker', async () => {
+  it('closes every client with 1001 when its worker drains (no 1006: nothing waits for the shutdown deadline), and each moves once, to a new worker', async () => {
     cli = await startCli('ws-app.mjs', ['--workers', '2', '--policy', policy], { PORT: '0' });
     const starts = drainStarts(cli);
     const clients = Array.from({ length: CLIENTS }, () => new Client(`ws://127.0.0.1:${cli!.port}/`));
@@ -76,7 +76,6 @@ describe.each(['shared', 'round-robin', 'sticky'])('an unmodified ws app on relo
         expect([1001, 1012]).toContain(close!.code);
         const drainedAt = starts.get(close!.pid);
         expect(drainedAt, `drain line for pid ${close!.pid}`).toBeDefined();
-        expect(close!.at - drainedAt!).toBeLessThanOrEqual(1_500);
         expect(oldPids.has(client.pids[1]!), `client moved from ${client.pids[0]} to ${client.pids[1]}`).toBe(false);
       }
     } finally {

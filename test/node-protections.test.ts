@@ -84,8 +84,8 @@ describe("Node's protections on connections a worker serves", () => {
     const idle = await idleConnection(port);
     const busy = connect(port, 'GET / HTTP/1.1\r\nHost: localhost\r\n');
     expect((await request(port, '/close-idle')).status).toBe(200);
-    const { afterMs } = await within(idle.closed, 1_000, 'closing the idle connection');
-    expect(afterMs).toBeLessThan(1_000);
+    // Its keep-alive timeout is 60 s: only closeIdleConnections() closes it within the deadline.
+    await within(idle.closed, 20_000, 'closing the idle connection');
     // A connection in the middle of a request is not idle: it still gets its answer.
     busy.send('\r\n');
     expect((await busy.response()).status).toBe(200);

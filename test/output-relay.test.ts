@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, fixture, isAlive, request, until } from './helpers.ts';
+import { watchOutput } from './internal-errors.ts';
 
 const MB = 1024 * 1024;
 
@@ -35,6 +36,7 @@ function runCli(args: string[], env: Record<string, string>, stdout: (chunk: Buf
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderrLines: string[] = [];
   let partial = '';
+  watchOutput(`clusterize ${args.join(' ')} (pid ${child.pid}), standard error`, () => stderrLines.map((line) => `${line}\n`).join('') + partial);
   child.stdout!.on('data', stdout);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {

@@ -115,17 +115,18 @@ describe('PROXY protocol, headers written by hand', () => {
     cli = await startProxied();
     const slow = connectRaw(cli.port);
     slow.send('PROXY TCP4 203.0.');
-    const startedAt = Date.now();
+    let slowClosed = false;
+    void slow.closed.then(() => { slowClosed = true; });
     for (let i = 0; i < 5; i++) {
       const reply = await sendAtOnce(cli.port, `PROXY TCP4 203.0.113.${i} 192.0.2.1 1000 80\r\n`, getRequest('/meanwhile', close)).response();
       expect(seen(reply.body).remoteAddress).toBe(`203.0.113.${i}`);
     }
-    expect(Date.now() - startedAt).toBeLessThan(2_000);
-    const { afterMs, received } = await within(slow.closed, 8_000, 'the slow connection closed');
+    expect(slowClosed, 'the slow connection still open while the others were served').toBe(false);
+    const { afterMs, received } = await within(slow.closed, 15_000, 'the slow connection closed');
     expect(received).toBe('');
     expect(afterMs).toBeGreaterThanOrEqual(4_900);
     await cli.waitFor(/clusterize: closed 1 connection: no complete PROXY protocol header within 5000 ms/);
-  }, 20_000);
+  }, 30_000);
 
   it("sticky hashes the header's client address: each one reaches one worker, and both workers get a share", async () => {
     cli = await startProxied('sticky');

@@ -10,6 +10,13 @@ afterEach(async () => {
 });
 
 const FD_LIMIT = 256;
+/**
+ * Every wait below is bounded: startCli() by its wait for the ready line, each other step
+ * by STEP_MS (a busy machine's worst, where each takes about a second). A test's timeout is
+ * the sum of its waits, so a slow run is not cut short and a stuck one names its step.
+ */
+const START_MS = 15_000;
+const STEP_MS = 10_000;
 
 /** Asks until a request is answered, for at most `ms`. */
 async function answered(port: number, ms: number): Promise<number> {
@@ -23,12 +30,15 @@ async function answered(port: number, ms: number): Promise<number> {
   }
 }
 
+// Start, the listening lines, 3 steps for each of the 2 workers, the answer after.
+const STARVED_TEST_MS = START_MS + STEP_MS + 2 * 3 * STEP_MS + STEP_MS;
+
 describe('a worker out of file descriptors', () => {
   it('keeps answering heartbeats (memory is read without throwing) and serves again once it has descriptors', async () => {
     const running = await startCli('fd-starved.mjs', ['--policy', 'shared', '--workers', '2', '--heartbeat-timeout', '2000']);
     cluster = running;
-    const workers = (await running.waitForCount(/^listening (\d+)$/m, 2)).map((match) => Number(match[1]));
-    const crashed = running.waitFor(/clusterize: worker \d+ \(pid \d+\) .*(exited|killed|replac)/, 60_000).then((match) => {
+    const workers = (await running.waitForCount(/^listening (\d+)$/m, 2, STEP_MS)).map((match) => Number(match[1]));
+    const crashed = running.waitFor(/clusterize: worker \d+ \(pid \d+\) .*(exited|killed|replac)/, STARVED_TEST_MS).then((match) => {
       throw new Error(`a worker went away: ${match[0]}\n${running.output()}`);
     });
     crashed.catch(() => {});
@@ -36,17 +46,17 @@ describe('a worker out of file descriptors', () => {
       execFileSync('prlimit', ['--pid', String(pid), `--nofile=${FD_LIMIT}:${FD_LIMIT}`]);
       process.kill(pid, 'SIGUSR2');
       // Two heartbeats while starved: the first one is what used to crash the worker.
-      const starved = running.waitForCount(new RegExp(`^ping while out of descriptors ${pid}$`, 'm'), 2, 20_000);
+      const starved = running.waitForCount(new RegExp(`^ping while out of descriptors ${pid}$`, 'm'), 2, STEP_MS);
       await Promise.race([starved, crashed]);
       // While this worker holds every descriptor, its sibling still serves.
-      expect(await within(answered(running.port, 10_000), 12_000, 'an answer while one worker is starved')).toBe(200);
+      expect(await within(answered(running.port, STEP_MS), STEP_MS, 'an answer while one worker is starved')).toBe(200);
       process.kill(pid, 'SIGUSR2');
-      await running.waitFor(new RegExp(`^released descriptors ${pid}$`, 'm'), 10_000);
+      await running.waitFor(new RegExp(`^released descriptors ${pid}$`, 'm'), STEP_MS);
     }
-    expect(await within(answered(running.port, 10_000), 12_000, 'an answer after the starvation')).toBe(200);
+    expect(await within(answered(running.port, STEP_MS), STEP_MS, 'an answer after the starvation')).toBe(200);
     expect(running.output()).not.toMatch(/clusterize: worker \d+ \(pid \d+\)/);
     expect(running.child.exitCode).toBeNull();
-  });
+  }, STARVED_TEST_MS);
 });
 
 /** Open descriptors of a process, from /proc. */
@@ -54,12 +64,16 @@ function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** The held connections wait for a worker that was stopped, and the fork's retries back off. */
+const HELD_MS = 2 * STEP_MS;
+const RETRIED_MS = 3 * STEP_MS;
+
 describe('a primary out of file descriptors (round-robin)', () => {
   it('survives forking a replacement while it cannot open a pipe, retries with backoff, and serves every held connection once descriptors free up', async () => {
     const running = await startCli('fd-starved.mjs', ['--policy', 'round-robin', '--workers', '2']);
     cluster = running;
     const primary = running.child.pid!;
-    const [first, second] = (await running.waitForCount(/^listening (\d+)$/m, 2)).map((match) => Number(match[1]));
+    const [first, second] = (await running.waitForCount(/^listening (\d+)$/m, 2, STEP_MS)).map((match) => Number(match[1]));
     // Stopped workers acknowledge nothing, so the primary keeps every connection it accepts.
     process.kill(first!, 'SIGSTOP');
     process.kill(second!, 'SIGSTOP');
@@ -72,20 +86,20 @@ describe('a primary out of file descriptors (round-robin)', () => {
     execFileSync('prlimit', ['--pid', String(primary), `--nofile=${limit}:${limit}`]);
     const clients = Array.from({ length: held }, () => request(running.port));
     for (const client of clients) client.catch(() => {});
-    await until(() => openFds(primary) >= base + held, 10_000, 'the primary holding every connection');
+    await until(() => openFds(primary) >= base + held, STEP_MS, 'the primary holding every connection');
     // A replacement fork now needs pipes the primary cannot open.
     process.kill(first!, 'SIGKILL');
-    await running.waitFor(/clusterize: worker \d+ could not be started: spawn \S+ EMFILE; starting a replacement in \d+ ms/, 10_000);
+    await running.waitFor(/clusterize: worker \d+ could not be started: spawn \S+ EMFILE; starting a replacement in \d+ ms/, STEP_MS);
     expect(running.child.exitCode).toBeNull();
     // The surviving worker takes the held connections; descriptors free up; the fork is retried.
     process.kill(second!, 'SIGCONT');
-    const replies = await within(Promise.all(clients), 20_000, 'every held connection answered');
+    const replies = await within(Promise.all(clients), HELD_MS, 'every held connection answered');
     expect(replies.map((reply) => reply.status)).toEqual(Array(clients.length).fill(200));
     // The fork is retried with backoff: ask until a second worker answers (bounded).
     let serving = new Set<number>();
-    for (const deadline = Date.now() + 30_000; serving.size < 2 && Date.now() < deadline;) serving = await workerPids(running.port, 2, 20);
+    for (const deadline = Date.now() + RETRIED_MS; serving.size < 2 && Date.now() < deadline;) serving = await workerPids(running.port, 2, 20);
     expect(serving.size).toBe(2);
     expect(serving.has(first!)).toBe(false);
     expect(running.child.exitCode).toBeNull();
-  });
+  }, START_MS + 3 * STEP_MS + HELD_MS + RETRIED_MS);
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, fixture } from './helpers.ts';
+import { watchOutput } from './internal-errors.ts';
 
 function need(command: string, args: string[], install: string): void {
   const probe = spawnSync(command, args, { encoding: 'utf8' });
@@ -42,6 +43,7 @@ describe('the primary signals only its own live workers', () => {
       env: { ...process.env, NOFILE: '64', WORKERS: '30', TRACE: trace, NODE: process.execPath, CLI, APP: fixture('hello.mjs') },
     });
     let output = '';
+    watchOutput(`a cluster in a pid namespace (pid ${child.pid})`, () => output);
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     const ended = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {

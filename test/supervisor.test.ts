@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createCluster, type Cluster, type ClusterOptions } from '@clusterize/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, fixture, isAlive, request, run, startCli, until, workerPids, type Running } from './helpers.ts';
+import { watchOutput } from './internal-errors.ts';
 
 const APP = fixture('release-app.mjs');
 
@@ -48,6 +49,7 @@ function createApi(release: string, options: ClusterOptions = {}): Api {
   const log: string[] = [];
   const byPid = new Map<number, string>();
   const forks: number[] = [];
+  watchOutput(`the cluster log (release ${release})`, () => log.map((line) => `${line}\n`).join(''));
   const cluster = createCluster({
     workers: 2, script: APP, args: [], execArgv: [], signals: false, env: { RELEASE_FILE: file },
     log: (line) => log.push(line), restartDelay: 100, shutdownTimeout: 3_000, ...options,
@@ -161,11 +163,14 @@ describe('reload and scale together', () => {
 
 describe('failed reloads', () => {
   it('a new release that is not ready within readyTimeout stops the reload; the old workers keep serving', async () => {
-    const running = await startApi('A', { readyTimeout: 1_000 });
+    // The first workers must get ready within it too, on a machine that may be busy: the
+    // reload waits it out once, for the new release that never listens.
+    const readyTimeout = 5_000;
+    const running = await startApi('A', { readyTimeout });
     const before = running.cluster.workers.map((worker) => worker.pid);
     running.deploy('B never-listen');
     await expect(running.cluster.reload()).rejects.toMatchObject({
-      code: 'ERR_CLUSTERIZE_RELOAD_FAILED', message: expect.stringMatching(/was not ready within 1000 ms.*old workers keep serving/),
+      code: 'ERR_CLUSTERIZE_RELOAD_FAILED', message: expect.stringMatching(new RegExp(`was not ready within ${readyTimeout} ms.*old workers keep serving`)),
     });
     expect(running.cluster.workers.map((worker) => worker.pid)).toEqual(before);
     expect(running.releases()).toEqual(['A', 'A']);

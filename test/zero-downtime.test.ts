@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive, pidsServing, request, sleep, startCli, workerPids } from './helpers.ts';
+import { isAlive, pidsServing, request, sleep, startCli, until, workerPids } from './helpers.ts';
 import { churnLoadWhile, keepAliveLoadWhile, type LoadResult } from './load.ts';
 
 type Cluster = Awaited<ReturnType<typeof startCli>>;
@@ -72,11 +72,10 @@ describe('SIGTERM under load', () => {
 });
 
 describe('hung workers', () => {
-  it('a worker stuck in an endless loop is replaced within the heartbeat timeout while the other keeps answering', async () => {
+  it('a worker stuck in an endless loop misses its heartbeats and is replaced while the other keeps answering', async () => {
     const running = await start(['--heartbeat-timeout', '1000']);
     const pids = [...(await workerPids(running.port, 2))];
     void request(running.port, '/hang').catch(() => undefined);
-    const started = Date.now();
     // Bounded by the wait: a heartbeat timeout of 1 s is noticed well within 10 s.
     const match = await running.waitFor(/worker \d+ \(pid (\d+)\) has not answered a heartbeat/, 10_000);
     const hungPid = Number(match[1]);
@@ -84,10 +83,7 @@ describe('hung workers', () => {
     // Meanwhile every request is answered, never by the hung worker.
     const during = await pidsServing(running.port, 20);
     expect(during.has(hungPid)).toBe(false);
-    while (isAlive(hungPid)) {
-      expect(Date.now() - started).toBeLessThan(10_000);
-      await sleep(50);
-    }
+    await until(() => !isAlive(hungPid), 10_000, 'the hung worker exiting');
     const after = await workerPids(running.port, 2);
     expect(after.has(hungPid)).toBe(false);
     expect(after.size).toBe(2);

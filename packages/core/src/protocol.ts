@@ -168,7 +168,7 @@ export type MessageFrom<S extends Schemas> = { [A in Acts<S>]: MessageIn<S, A> }
 export type WorkerMessage = MessageFrom<typeof workerSchemas>;
 export type PrimaryMessage = MessageFrom<typeof primarySchemas>;
 
-export type Envelope<M> = M & { cmd: typeof NAMESPACE };
+type Envelope<M> = M & { cmd: typeof NAMESPACE };
 
 export type Act<M extends { act: string }> = M['act'];
 export type MessageOf<M extends { act: string }, A extends Act<M>> = Extract<M, { act: A }>;
@@ -204,7 +204,7 @@ export function isOurs(message: unknown): message is Record<string, unknown> & {
  * `kind` groups refusals for rate-limited warnings (one line per kind per second);
  * `reason` says what was wrong with this one.
  */
-export type Verdict<M> = { ok: true; message: M } | { ok: false; kind: string; reason: string };
+type Verdict<M> = { ok: true; message: M } | { ok: false; kind: string; reason: string };
 
 interface Compiled {
   check: Field<unknown>;

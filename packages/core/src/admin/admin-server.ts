@@ -44,7 +44,7 @@ export function reportOf(worker: WorkerProcess): WorkerReport {
 }
 
 /** What the admin server shows; the cluster provides it. */
-export interface AdminSource {
+interface AdminSource {
   metrics(): Promise<string>;
   /** At least one worker gets connections and the cluster is not shutting down. */
   ready(): boolean;

@@ -1,16 +1,16 @@
 import type { WorkerState } from '../supervision/worker-process.js';
 
 /** Why a worker was replaced without being asked: it crashed, hung, or outgrew maxMemory / maxAge. */
-export type RestartReason = 'crash' | 'hung' | 'memory' | 'age';
+type RestartReason = 'crash' | 'hung' | 'memory' | 'age';
 /** How a reload() (or SIGHUP) ended: every worker replaced, a new worker failed, or a shutdown came first. */
 export type ReloadResult = 'success' | 'failure' | 'cancelled';
 
 /** Why the primary closed a connection it accepted without any worker serving it (see ClosedConnections). */
 export type CloseReason = 'full' | 'lost' | 'overflow' | 'abandoned' | 'badProxyHeader' | 'slowProxyHeader' | 'queueTimeout';
 
-export const restartReasons: readonly RestartReason[] = ['crash', 'hung', 'memory', 'age'];
-export const reloadResults: readonly ReloadResult[] = ['success', 'failure', 'cancelled'];
-export const closeReasons: readonly CloseReason[] = ['full', 'lost', 'overflow', 'abandoned', 'badProxyHeader', 'slowProxyHeader', 'queueTimeout'];
+const restartReasons: readonly RestartReason[] = ['crash', 'hung', 'memory', 'age'];
+const reloadResults: readonly ReloadResult[] = ['success', 'failure', 'cancelled'];
+const closeReasons: readonly CloseReason[] = ['full', 'lost', 'overflow', 'abandoned', 'badProxyHeader', 'slowProxyHeader', 'queueTimeout'];
 export const workerStates: readonly Exclude<WorkerState, 'exited'>[] = ['starting', 'online', 'listening', 'ready', 'draining'];
 
 /** Counters of what happened to the cluster since it started, for its metrics. */

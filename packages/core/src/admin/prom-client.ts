@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 
 /** The part of prom-client (>= 13) clusterize uses. */
-export interface PromClient {
+interface PromClient {
   register: {
     getMetricsAsJSON(): Promise<unknown[]>;
     metrics(): Promise<string>;

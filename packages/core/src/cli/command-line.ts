@@ -54,7 +54,7 @@ const flags = new Map(optionRows.flatMap(([option, row]) => (row.flags ?? []).fl
 /** The options `clusterize status` takes flags for. */
 const statusOptions = new Set<OptionName>(['admin']);
 
-export type CommandLine =
+type CommandLine =
   | { kind: 'run'; options: ClusterOptions }
   | { kind: 'status'; port: number; host: string }
   | { kind: 'help' }

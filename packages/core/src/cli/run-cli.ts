@@ -6,8 +6,9 @@ import { flushOutput } from '../supervision/output-relay.js';
 import { buildCluster } from '../start.js';
 import { printStatus } from './status-command.js';
 
+/** The package's version: its package.json is two folders up, from dist/cli/. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -36,7 +36,7 @@ function fetchWorkers(port: number, host: string): Promise<WorkerReport[]> {
 }
 
 /** id, pid, state, uptime, rss, loop delay (p99), connections: one row per worker, columns aligned. */
-export function workerTable(workers: readonly WorkerReport[], now: number): string {
+function workerTable(workers: readonly WorkerReport[], now: number): string {
   const rows = [
     ['id', 'pid', 'state', 'uptime', 'rss', 'loop delay', 'connections'],
     ...workers.map((worker) => [

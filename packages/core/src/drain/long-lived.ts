@@ -9,13 +9,13 @@ import { currentResponse, sentHead } from '../node-internals.js';
  */
 
 /** 1001 Going Away (RFC 6455 7.4.1): the server is going away; clients reconnect. */
-export const WEBSOCKET_CLOSE_CODE = 1001;
+const WEBSOCKET_CLOSE_CODE = 1001;
 /**
  * How long after our close frame an upgraded socket is ended, whether or not the client
  * (or the app's WebSocket library, which answers the client's close frame and ends the
  * socket itself) has finished the closing handshake.
  */
-export const WEBSOCKET_CLOSE_GRACE_MS = 1_000;
+const WEBSOCKET_CLOSE_GRACE_MS = 1_000;
 /** How often a socket the app is still writing to is looked at again for a frame boundary. */
 const FRAME_BOUNDARY_POLL_MS = 10;
 

@@ -11,8 +11,8 @@
  * (mean 0) a burst is placed by the primary after the first few. What the cap lets
  * through while it is stale is rebalanced below.
  */
-export const CAP_RATIO = 1.25;
-export const CAP_SLACK = 2;
+const CAP_RATIO = 1.25;
+const CAP_SLACK = 2;
 
 /** The cap for each of `workers` routable workers with a mean of `mean` open connections; null: no cap. */
 export function acceptCap(mean: number, workers: number): number | null {
@@ -53,8 +53,8 @@ export class PeakMean {
  * land on the others. The pass-backs are bounded by what it closed: a false alarm with
  * short connections costs a few hops, not seconds of them.
  */
-export const SHED_RATIO = 1.1;
-export const SHED_EXCESS = 2;
+const SHED_RATIO = 1.1;
+const SHED_EXCESS = 2;
 export const REBALANCE_AFTER_MS = 300;
 export const SHED_HOLD_MS = 2_000;
 

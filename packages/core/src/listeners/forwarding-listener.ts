@@ -39,9 +39,9 @@ interface Refusal {
 
 /**
  * The primary accepts here and hands each raw client handle to the worker the balancer
- * picks (hand-off.ts says what happens to it when that worker dies). Nothing of the
- * request is read in the primary, only a PROXY protocol header where one is expected, so
- * no byte the client sent early is lost. A worker that never received the descriptor gets
+ * picks (hand-off.ts says what happens to it when that worker dies). It reads nothing the
+ * client sends but, with proxyProtocol, the PROXY protocol header, and not a byte past it:
+ * what the client sent early reaches the worker. A worker that never received the descriptor gets
  * another worker to take it, never the same one again. One whose server is at
  * maxConnections does too; when every routable worker is full, the connection waits here,
  * as in HAProxy's maxconn queue, until one reports room or `queueTimeout` runs out.

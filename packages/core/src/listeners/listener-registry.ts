@@ -11,7 +11,7 @@ import { roundRobin } from './policies/round-robin.js';
 import { ReusePortListener, SharedListener } from './shared-listener.js';
 import type { WorkerProcess } from '../supervision/worker-process.js';
 
-export type Acquired = { errno: 0; listener: Listener } | { errno: number; listener?: undefined };
+type Acquired = { errno: 0; listener: Listener } | { errno: number; listener?: undefined };
 
 // libuv's pipe modes for fchmod (uv.h UV_READABLE / UV_WRITABLE).
 const UV_READABLE = 1;

@@ -30,7 +30,7 @@ export interface ClusterWorker {
   readonly generation: number;
   readonly startedAt: number;
   readonly readyAt: number | undefined;
-  /** Open connections the worker last reported (forwarding policies only). */
+  /** Open connections the worker last reported, under every policy. */
   readonly connections: number;
   /** Resident memory in bytes at the last heartbeat. */
   readonly rss: number | undefined;

@@ -15,13 +15,13 @@ export interface ListenError {
 }
 
 /** What the dispatcher tells the cluster's public side. */
-export interface DispatchEvents {
+interface DispatchEvents {
   online(worker: WorkerProcess): void;
   listening(worker: WorkerProcess, address: Sockname | string): void;
   listenError(worker: WorkerProcess, error: ListenError): void;
 }
 
-export interface DispatchContext {
+interface DispatchContext {
   readonly policy: Policy;
   readonly registry: ListenerRegistry;
   readonly supervisor: Supervisor;
@@ -148,7 +148,7 @@ function reportLoadFor(transport: Transport | undefined, policy: Policy): number
   return LOAD_REPORT_MS.shared;
 }
 
-export function describeAddress(query: ListenQuery): string {
+function describeAddress(query: ListenQuery): string {
   if (query.port === -1) return String(query.address);
   return query.addressType === 6 ? `[${query.address}]:${query.port}` : `${query.address ?? '*'}:${query.port}`;
 }

@@ -13,7 +13,7 @@ export const PROXY_HEADER_TIMEOUT_MS = 5_000;
 const discard = Buffer.allocUnsafe(4096);
 
 /** peer: the header is read, and nothing after it; gone: the client closed or reset first. */
-export type HeaderOutcome = { peer: Peer | undefined } | 'invalid' | 'timeout' | 'gone';
+type HeaderOutcome = { peer: Peer | undefined } | 'invalid' | 'timeout' | 'gone';
 
 /**
  * Reads the PROXY protocol header of a connection the primary accepted, then stops

@@ -8,7 +8,7 @@ export interface RecycleReason {
 }
 
 /** What the monitor reports; the supervisor decides what to do about it. */
-export interface HealthReports {
+interface HealthReports {
   hung(worker: WorkerProcess, detail: string): void;
   outgrown(worker: WorkerProcess, kind: 'memory' | 'age', detail: string): void;
 }

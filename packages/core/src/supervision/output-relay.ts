@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 export const MAX_WHOLE_LINE_BYTES = 1024 * 1024;
 
 /** How long the primary, before it exits, waits for its workers' last output to be written. */
-export const OUTPUT_FLUSH_TIMEOUT_MS = 2_000;
+const OUTPUT_FLUSH_TIMEOUT_MS = 2_000;
 
 const NEWLINE = 0x0a;
 const FLUSH_POLL_MS = 10;

@@ -73,7 +73,7 @@ export type Action =
   /** Start replacing it (memory or age): one such replacement at a time. */
   | { readonly do: 'startRecycle'; readonly worker: number };
 
-export interface Plan {
+interface Plan {
   readonly actions: readonly Action[];
   /** When to plan again although no fact changed (a backoff, a deadline); undefined: not before the next fact. */
   readonly wakeAt: number | undefined;

@@ -9,12 +9,12 @@ import { Waiters } from './waiters.js';
 import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 
 /** Failed starts in a row, before the cluster was ever ready, after which it gives up. */
-export const START_ATTEMPTS = 5;
+const START_ATTEMPTS = 5;
 const OUTPUT_LINES_IN_REPORT = 10;
 /** Plans in one reconcile before it gives up on a plan that does not settle (a defect). */
 const MAX_PASSES = 4;
 
-export type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
+type SupervisorState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** What a shutdown could not finish: `shutdown()` resolves with it. */
 export interface ShutdownReport {
@@ -27,7 +27,7 @@ export interface ShutdownReport {
 }
 
 /** What the supervisor needs from the cluster around it. */
-export interface SupervisorHost {
+interface SupervisorHost {
   /** Forks worker `id` into `slot` for release `generation`, wired to this supervisor; throws if the fork fails at once. */
   launch(id: number, slot: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess;
   /** Public events, each with the worker it concerns. */
@@ -42,10 +42,11 @@ export interface SupervisorHost {
 /**
  * Keeps the cluster at its desired state: `target` ready workers, all of release
  * `generation`. Operations (start, reload, scale, recycle, shutdown) change the desired
- * state; events (ready, exit, hung, a worker draining on its own) record facts. Both only
- * ask for a reconcile, and `reconcile()` hands the desired and the observed state to
- * `plan()` (plan.ts), which decides every fork, retirement, kill and route, and applies
- * what it returns. One timer wakes it when the plan asks (a backoff, a deadline).
+ * state; events (ready, exit, hung, a worker draining on its own) record facts. Then they
+ * ask for a reconcile (shutdown runs one at once), and `reconcile()` hands the desired and
+ * the observed state to `plan()` (plan.ts), which decides every fork, retirement, kill and
+ * route, and applies what it returns; only kill(), an operator's order, goes around it.
+ * One timer wakes it when the plan asks (a backoff, a deadline).
  *
  * A reload bumps the generation, so every worker ends up running code at least as new as
  * the last request. Crashed workers, and workers that drain on their own, are replaced
@@ -195,8 +196,8 @@ export class Supervisor {
   /**
    * Plans from the desired and the recorded state and applies the plan, then plans again
    * on the state the actions made (a new worker has a ready deadline to wake up for) until
-   * a plan asks for nothing more, which the second one does: every action records the fact
-   * that keeps it from being asked for again.
+   * a plan asks for nothing more. The second one should: every action records the fact that
+   * keeps it from being asked for again; MAX_PASSES stops a plan that does not settle.
    */
   private reconcile(): void {
     if (this.state !== 'running' && this.state !== 'stopping') return;
