@@ -40,7 +40,7 @@
  *    socket over the handle of 3 reports the peer presented on it.
  * 7. `'internalMessage'`: child_process emits there, not as 'message', every message whose
  *    `cmd` starts with `NODE_`, which keeps ours away from the app. Used: primary/cluster.ts,
- *    worker/runtime.ts (its listener, left there). Self-test: worker, structural:
+ *    worker/runtime.ts, both through onInternalMessage. Self-test: worker, structural:
  *    child_process's own listener on `process` (its NODE_HANDLE_ACK handling); this covers
  *    the primary's end, the same Node.
  * 8. `process._send`: child_process sends its own messages (acknowledgements, queued
@@ -67,7 +67,7 @@
  *    headers)` sends and getHeader() never sees. Used: drain/long-lived.ts (is it an event
  *    stream). Self-test: worker, behavioural: writeHead() on a response fills it.
  * 15. `tls.Server#ticketKeys`, where a TLS server keeps its `ticketKeys` option. Used:
- *    worker/runtime.ts (shareTicketKeys, left there). Not self-tested: a TLS server costs
+ *    worker/runtime.ts (shareTicketKeys, through hasOwnTicketKeys). Not self-tested: a TLS server costs
  *    about 10 ms to create in a fresh process. Should it change, keys the app set are
  *    replaced by the cluster's shared ones (resumption still works on every worker).
  */
@@ -75,6 +75,7 @@ import cluster from 'node:cluster';
 import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
+import type tls from 'node:tls';
 
 export interface RawHandle {
   close(callback?: () => void): void;
@@ -214,6 +215,14 @@ export function presentPeer(client: ClientHandle, peer: { address: string; port:
 /** A net.Socket over a raw client handle (6): `handle` is an option Node reads but does not document. */
 export function socketOverHandle(client: ClientHandle, options: Omit<net.SocketConstructorOpts, 'handle'>): net.Socket {
   return new net.Socket({ ...options, handle: client as never });
+}
+
+/**
+ * Whether a TLS server was given its own `ticketKeys` option (15): Node keeps it there, and
+ * `setTicketKeys()` does not update it.
+ */
+export function hasOwnTicketKeys(server: tls.Server): boolean {
+  return (server as tls.Server & { ticketKeys?: Buffer }).ticketKeys !== undefined;
 }
 
 /** Listens for the messages child_process delivers as 'internalMessage' (7): those whose cmd starts with `NODE_`. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { bindHandle, messageOfLostHandle, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
+import { bindHandle, hasOwnTicketKeys, messageOfLostHandle, onInternalMessage, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { closeStray, deliverPrimaryMessage, envelope, isOurs, verifyPrimaryMessage, type Acks, type ListenQuery, type PrimaryMessageHandlers, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { acceptedConnections, openConnections, shed, track, watchCloses } from '../drain/connections.js';
 import { exitAfterDrain } from '../drain/exit-after-drain.js';
@@ -108,7 +108,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   start(): void {
     this.#sendRaw = guardAppSend(this.maxMessageSize);
     routeListenCalls((server, query, callback) => this.listen(server, query, callback));
-    process.on('internalMessage', guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
+    onInternalMessage(process, guarded('handling a message from the primary', (message: unknown, handle: unknown) => {
       if (isOurs(message)) this.receive(message, handle);
       else this.lostHandle(messageOfLostHandle(message, handle));
     }));
@@ -458,7 +458,7 @@ function atMaxConnections(server: net.Server & { dropMaxConnection?: boolean }):
  * (`ticketKeys` option) are left alone.
  */
 function shareTicketKeys(server: net.Server, keys: string): void {
-  if (server instanceof tls.Server && (server as tls.Server & { ticketKeys?: Buffer }).ticketKeys === undefined) {
+  if (server instanceof tls.Server && !hasOwnTicketKeys(server)) {
     server.setTicketKeys(Buffer.from(keys, 'hex'));
   }
 }
