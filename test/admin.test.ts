@@ -92,7 +92,7 @@ describe('a cluster with an admin server', () => {
     expect(workers.map((worker) => worker.pid).sort()).toEqual([...served.keys()].sort());
     for (const worker of workers) {
       expect(worker).toMatchObject({ state: 'ready', startedAt: expect.any(Number), readyAt: expect.any(Number), connections: expect.any(Number) });
-      expect(Object.keys(worker).sort()).toEqual(['connections', 'id', 'loopDelay', 'pid', 'readyAt', 'rss', 'startedAt', 'state']);
+      expect(Object.keys(worker).sort()).toEqual(['connections', 'id', 'loopDelay', 'pid', 'readyAt', 'rss', 'slot', 'startedAt', 'state']);
     }
     expect((await request(cluster.admin, '/')).status).toBe(404);
     expect((await request(cluster.admin, '/work')).status).toBe(404);
@@ -105,9 +105,9 @@ describe('a cluster with an admin server', () => {
   it('clusterize status prints the worker table with both pids', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--admin-port', String(cluster.admin)]);
     const [header, ...rows] = stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^id +pid +state +uptime +rss +loop delay +connections$/);
+    expect(header).toMatch(/^id +slot +pid +state +uptime +rss +loop delay +connections$/);
     expect(rows).toHaveLength(2);
-    for (const pid of served.keys()) expect(stdout).toMatch(new RegExp(`^\\d+ +${pid} +ready +\\d+s +[\\d.]+ MB +[\\d.]+ ms +\\d+$`, 'm'));
+    for (const pid of served.keys()) expect(stdout).toMatch(new RegExp(`^\\d+ +[01] +${pid} +ready +\\d+s +[\\d.]+ MB +[\\d.]+ ms +\\d+$`, 'm'));
   });
 
   // Last: it leaves one worker blocked for a while.

@@ -27,8 +27,14 @@ interface Setting extends Variable {
 
 /** Which worker this process is: both set and well-formed, or it is no worker. */
 const identity = {
-  /** The worker's id (1, 2, ...). */
+  /** The worker's id (1, 2, ...): one more for every worker the cluster forks, never reused. */
   id: { name: 'CLUSTERIZE_WORKER_ID', least: 1 },
+  /**
+   * Its slot, its place in the cluster (0 to workers - 1): a replacement (crash, hang,
+   * recycle, reload) takes over its predecessor's, so a slot stands for "the same worker"
+   * across restarts. During a reload an old and a new worker hold the same slot briefly.
+   */
+  slot: { name: 'CLUSTERIZE_WORKER_SLOT', least: 0 },
   /**
    * The fd of the pipe the worker's token comes through: never the token itself (see
    * spawnWorker). The worker removes it at once, so a process the app forks, which
@@ -55,17 +61,25 @@ type Meaning = keyof typeof identity | keyof Settings;
 export const WORKER_ENV = Object.fromEntries(Object.entries({ ...identity, ...settings }).map(([meaning, { name }]) => [meaning, name])) as
   { readonly [M in Meaning]: string };
 
-/** What the primary tells worker `id` through its environment; `tokenFd`: where the worker reads its token. */
-export function workerEnv(options: Pick<ResolvedOptions, keyof Settings>, id: number, tokenFd: number): Record<string, string> {
+/**
+ * PM2's name for the slot (its instance number), which apps written for PM2 read, as in
+ * `NODE_APP_INSTANCE === '0'` for work one process should do: set to the slot.
+ */
+export const PM2_INSTANCE_ENV = 'NODE_APP_INSTANCE';
+
+/** What the primary tells worker `id` in `slot` through its environment; `tokenFd`: where the worker reads its token. */
+export function workerEnv(options: Pick<ResolvedOptions, keyof Settings>, id: number, slot: number, tokenFd: number): Record<string, string> {
   const values: Record<Meaning, number> = {
-    id, tokenFd, shutdownTimeout: options.shutdownTimeout, maxMessageSize: options.maxMessageSize * MB, metricsTimeout: options.metricsTimeout,
+    id, slot, tokenFd, shutdownTimeout: options.shutdownTimeout, maxMessageSize: options.maxMessageSize * MB, metricsTimeout: options.metricsTimeout,
   };
-  return Object.fromEntries(Object.entries(values).map(([meaning, value]) => [WORKER_ENV[meaning as Meaning], String(value)]));
+  const env = Object.fromEntries(Object.entries(values).map(([meaning, value]) => [WORKER_ENV[meaning as Meaning], String(value)]));
+  return { ...env, [PM2_INSTANCE_ENV]: String(slot) };
 }
 
 export interface WorkerEnv extends Settings {
   /** Undefined where unset (a plain process, or one the app forked) or malformed. */
   id: number | undefined;
+  slot: number | undefined;
   tokenFd: number | undefined;
   /** A line for each variable that was set but malformed, saying what is done instead. */
   problems: string[];
@@ -88,8 +102,9 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
   };
   const plain = 'this process runs as a plain process, not a worker';
   const id = read(identity.id, plain);
+  const slot = read(identity.slot, plain);
   const tokenFd = read(identity.tokenFd, plain);
   const values = Object.fromEntries(Object.entries(settings).map(([meaning, setting]) =>
     [meaning, read(setting, `using ${setting.fallback}`) ?? setting.fallback])) as Settings;
-  return { id, tokenFd, ...values, problems };
+  return { id, slot, tokenFd, ...values, problems };
 }

@@ -18,6 +18,8 @@ const TIMEOUT_CHECK_MS = 1_000;
 /** One worker as GET /workers lists it. */
 export interface WorkerReport {
   id: number;
+  /** Its place in the cluster, 0 to workers - 1, which a replacement takes over. */
+  slot: number;
   pid: number | null;
   state: WorkerState;
   /** Epoch milliseconds. */
@@ -33,6 +35,7 @@ export interface WorkerReport {
 export function reportOf(worker: WorkerProcess): WorkerReport {
   return {
     id: worker.id,
+    slot: worker.slot,
     pid: worker.pid ?? null,
     state: worker.state,
     startedAt: worker.startedAt,

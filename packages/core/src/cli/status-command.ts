@@ -35,12 +35,13 @@ function fetchWorkers(port: number, host: string): Promise<WorkerReport[]> {
   });
 }
 
-/** id, pid, state, uptime, rss, loop delay (p99), connections: one row per worker, columns aligned. */
+/** id, slot, pid, state, uptime, rss, loop delay (p99), connections: one row per worker, columns aligned. */
 function workerTable(workers: readonly WorkerReport[], now: number): string {
   const rows = [
-    ['id', 'pid', 'state', 'uptime', 'rss', 'loop delay', 'connections'],
+    ['id', 'slot', 'pid', 'state', 'uptime', 'rss', 'loop delay', 'connections'],
     ...workers.map((worker) => [
       String(worker.id),
+      String(worker.slot),
       String(worker.pid ?? '-'),
       worker.state,
       duration(now - worker.startedAt),

@@ -24,6 +24,8 @@ export type { ShutdownReport } from '../supervision/supervisor.js';
 /** What the API shows of a worker: a snapshot taken when it was asked for. */
 export interface ClusterWorker {
   readonly id: number;
+  /** Its place in the cluster, 0 to workers - 1, which a replacement takes over (the worker's CLUSTERIZE_WORKER_SLOT). */
+  readonly slot: number;
   readonly pid: number | undefined;
   readonly state: WorkerState;
   /** The release it runs: 0 for the first, one more for each reload since. */
@@ -56,6 +58,7 @@ export interface ClusterEvents {
 function snapshot(worker: WorkerProcess): ClusterWorker {
   return Object.freeze({
     id: worker.id,
+    slot: worker.slot,
     pid: worker.pid,
     state: worker.state,
     generation: worker.generation,
@@ -301,7 +304,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private launch(id: number, slot: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess {
     // 64 random bits: unguessable by the app, short enough to cost nothing on every message.
     const token = randomBytes(8).toString('hex');
-    const child = spawnWorker(this.options, id, token);
+    const child = spawnWorker(this.options, id, slot, token);
     const worker = new WorkerProcess(id, slot, child, token, generation);
     const record = (chunk: Buffer) => worker.output.record(chunk);
     relayTo(process.stdout).add(child.stdout, record);

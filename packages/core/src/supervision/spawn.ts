@@ -8,7 +8,7 @@ import { workerExecArgv } from './exec-argv.js';
 const TOKEN_FD = 4;
 
 /**
- * Forks worker `id`: the app's script with the worker runtime preloaded, its output piped
+ * Forks worker `id` into `slot`: the app's script with the worker runtime preloaded, its output piped
  * through the primary (which keeps the last lines for failure reports) and an IPC channel.
  * Throws when the fork fails at once; a spawn that fails later (EMFILE, EAGAIN) emits
  * 'error' and never 'exit'.
@@ -17,10 +17,10 @@ const TOKEN_FD = 4;
  * environment stays readable in /proc/<pid>/environ for its whole life, whatever it deletes
  * from process.env. The worker reads it at preload and closes the pipe before the app runs.
  */
-export function spawnWorker(options: ResolvedOptions, id: number, token: string): ChildProcess {
+export function spawnWorker(options: ResolvedOptions, id: number, slot: number, token: string): ChildProcess {
   const child = fork(options.script, [...options.args], {
     execArgv: workerExecArgv(options.execArgv, id),
-    env: { ...process.env, ...options.env, ...workerEnv(options, id, TOKEN_FD) },
+    env: { ...process.env, ...options.env, ...workerEnv(options, id, slot, TOKEN_FD) },
     stdio: ['inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
   });
   // A spawn that failed (EMFILE, ENFILE) returns a child with no stdio at all; its 'error' follows.

@@ -97,7 +97,18 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   /** Our messages not yet written to the channel: a drain exits only once they are. */
   private readonly inFlight = new SendsInFlight();
 
-  constructor(readonly id: number, token: string, settings: RuntimeSettings) {
+  constructor(
+    /** This worker's id: one more for every worker the cluster forks (CLUSTERIZE_WORKER_ID). */
+    readonly id: number,
+    /**
+     * Its place in the cluster, 0 to workers - 1 (CLUSTERIZE_WORKER_SLOT, and NODE_APP_INSTANCE
+     * as PM2 names it): a replacement after a crash, a hang, a recycle or a reload takes over
+     * its predecessor's slot. During a reload an old and a new worker briefly share one.
+     */
+    readonly slot: number,
+    token: string,
+    settings: RuntimeSettings,
+  ) {
     super();
     this.#token = token;
     this.shutdownTimeout = settings.shutdownTimeout;

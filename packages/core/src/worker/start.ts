@@ -14,10 +14,10 @@ type Holder = { [RUNTIME]?: WorkerRuntime };
 export function startWorker(): WorkerRuntime | undefined {
   const holder = globalThis as Holder;
   if (holder[RUNTIME] !== undefined) return holder[RUNTIME];
-  const { id, tokenFd, problems, ...settings } = readWorkerEnv(process.env);
+  const { id, slot, tokenFd, problems, ...settings } = readWorkerEnv(process.env);
   // Taken first, whatever follows: the pipe is closed before any app code runs.
   const token = takeToken(tokenFd);
-  const worker = id !== undefined && token !== undefined && typeof process.send === 'function';
+  const worker = id !== undefined && slot !== undefined && token !== undefined && typeof process.send === 'function';
   // Before anything is written, the lines below included.
   if (worker) blockOnOutputPipes();
   const who = id === undefined ? `pid ${process.pid}` : `worker ${id} (pid ${process.pid})`;
@@ -29,7 +29,7 @@ export function startWorker(): WorkerRuntime | undefined {
     logLine(workerInternalsLine(`worker ${id} (pid ${process.pid})`, missing));
     process.exit(EXIT_NODE_INTERNALS);
   }
-  const runtime = new WorkerRuntime(id, token, settings);
+  const runtime = new WorkerRuntime(id, slot, token, settings);
   holder[RUNTIME] = runtime;
   runtime.start();
   return runtime;
