@@ -35,6 +35,7 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: 'a directory as the script', args: [fixture('')], code: 'SCRIPT_NOT_FOUND', names: /fixtures/ },
   { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)} cannot be read`) },
   { input: 'an unknown policy', args: ['--policy', 'fastest', script], code: 'UNKNOWN_POLICY', names: /'fastest'/ },
+  { input: 'a reload signal that stops the cluster', args: ['--reload-signal', 'SIGTERM', script], code: 'INVALID_OPTION', names: /--reload-signal must be one of 'SIGHUP', 'SIGUSR2', 'SIGUSR1', got 'SIGTERM'/ },
   { input: 'a non-numeric timeout', args: ['--shutdown-timeout', 'soon', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .*'soon'/ },
   { input: '--ready-timeout above what timers accept', args: ['--ready-timeout', '3000000000', script], code: 'INVALID_OPTION', names: /--ready-timeout .* to 2147483647, got '3000000000'/ },
   { input: '--shutdown-timeout above what timers accept', args: ['--shutdown-timeout', '3000000000', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .* to \d+, got '3000000000'/ },

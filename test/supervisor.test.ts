@@ -323,6 +323,21 @@ describe('signals', () => {
     expect([...releases]).toEqual(['C']);
   }, 30_000);
 
+  it('--reload-signal SIGUSR2: SIGUSR2 reloads every worker to the new release', async () => {
+    const file = releaseFile('A');
+    const started = await startCli('release-app.mjs', ['--workers', '2', '--reload-signal', 'SIGUSR2'], { RELEASE_FILE: file });
+    cli = started;
+    const before = await workerPids(started.port, 2);
+    writeFileSync(file, 'B');
+    cli.child.kill('SIGUSR2');
+    await cli.waitFor(/SIGUSR2 received; reloading workers one by one/);
+    await cli.waitFor(/reload complete/, 20_000);
+    const after = await workerPids(started.port, 2);
+    expect([...after].filter((pid) => before.has(pid))).toEqual([]);
+    const replies = await Promise.all(Array.from({ length: 10 }, () => request(started.port)));
+    expect(new Set(replies.map((reply) => (JSON.parse(reply.body) as { release: string }).release))).toEqual(new Set(['B']));
+  }, 30_000);
+
   it('SIGHUP then SIGTERM: exit 0, and no "reload failed" line', async () => {
     const file = releaseFile('A');
     cli = await startCli('release-app.mjs', ['--workers', '2'], { RELEASE_FILE: file });

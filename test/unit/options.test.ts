@@ -58,8 +58,16 @@ describe('time options stay within what Node timers accept', () => {
   it('fills in the documented defaults', () => {
     expect(resolve({ workers: 2 })).toMatchObject({
       workers: 2, policy: 'shared', shutdownTimeout: 10_000, shutdownDelay: 0, readyTimeout: 30_000, restartDelay: 100, maxRestartDelay: 30_000,
-      heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, maxMessageSize: 16, signals: true, script,
+      heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, maxMessageSize: 16, signals: true, reloadSignal: 'SIGHUP', script,
     });
+  });
+});
+
+describe('reloadSignal', () => {
+  it("is 'SIGHUP', 'SIGUSR2' or 'SIGUSR1'; a signal that stops the cluster, or no string, is a coded error", () => {
+    expect(resolve({ workers: 2, reloadSignal: 'SIGUSR2' }).reloadSignal).toBe('SIGUSR2');
+    expect(() => resolve({ workers: 2, reloadSignal: 'SIGTERM' })).toThrow(coded('RangeError', 'INVALID_OPTION', /reloadSignal must be one of 'SIGHUP', 'SIGUSR2', 'SIGUSR1', got 'SIGTERM'$/));
+    expect(() => resolve({ workers: 2, reloadSignal: 1 })).toThrow(coded('TypeError', 'INVALID_OPTION', /got 1$/));
   });
 });
 

@@ -91,6 +91,23 @@ export function resolveWorkerCount(value: unknown, { allowZero = false, fromEnv 
 export const policyChoices: readonly PolicyName[] = [DEFAULT_POLICY, ...policyNames.filter((name) => name !== DEFAULT_POLICY)];
 
 /** Validates a policy name: a wrong type is a TypeError, an unknown name a RangeError. */
+/**
+ * The signals a reload may be asked with: SIGTERM and SIGINT stop the cluster, and the others
+ * have meanings of their own (SIGUSR1 starts Node's inspector only where nothing listens
+ * for it: the primary listens once it is the reload signal).
+ */
+export const RELOAD_SIGNALS = ['SIGHUP', 'SIGUSR2', 'SIGUSR1'] as const;
+export type ReloadSignal = (typeof RELOAD_SIGNALS)[number];
+
+export function resolveReloadSignal(value: unknown, source = 'reloadSignal'): ReloadSignal {
+  if (value === undefined) return 'SIGHUP';
+  if (!(RELOAD_SIGNALS as readonly unknown[]).includes(value)) {
+    const make = typeof value === 'string' ? clusterizeRangeError : clusterizeTypeError;
+    throw make('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be one of ${RELOAD_SIGNALS.map((name) => `'${name}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value as ReloadSignal;
+}
+
 export function resolvePolicy(value: unknown, source = 'policy'): PolicyName {
   if (value === undefined) return DEFAULT_POLICY;
   if (!isPolicyName(value)) {

@@ -1,8 +1,8 @@
 import { DEFAULT_POLICY, type PolicyName } from './listeners/policies/index.js';
 import {
   DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
-  parsePort, parseWorkerCount, policyChoices, resolveAdmin, resolveEnv, resolveLog, resolvePolicy, resolveScript, resolveStringList,
-  resolveWorkerCount, validateHost, type AdminOptions,
+  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveLog, resolvePolicy, resolveReloadSignal,
+  resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type ReloadSignal,
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
 
@@ -121,8 +121,21 @@ export const optionTable = {
   env: custom<Readonly<Record<string, string>>, Readonly<Record<string, string>>>({ shownDefault: "this process's", resolve: resolveEnv }),
   /** Where the cluster's own log lines go. Default: standard error. */
   log: custom<(line: string) => void, (line: string) => void>({ shownDefault: 'standard error', resolve: resolveLog }),
-  /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on SIGHUP. Default true. */
+  /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on reloadSignal. Default true. */
   signals: trueOrFalse(true),
+  /**
+   * The signal that reloads the cluster (with `signals`): 'SIGHUP', 'SIGUSR2' or 'SIGUSR1',
+   * for where SIGHUP means something else to the app or its supervisor. Default 'SIGHUP'.
+   */
+  reloadSignal: custom<ReloadSignal, ReloadSignal>({
+    shownDefault: "`'SIGHUP'`",
+    resolve: (value, source) => resolveReloadSignal(value, source),
+    flags: [{
+      names: ['--reload-signal'], value: 'NAME',
+      help: `the signal that reloads: ${RELOAD_SIGNALS.map((name, i) => (i === 0 ? `${name} (default)` : name)).join(', ')}`,
+      parse: (text, source) => resolveReloadSignal(text, source),
+    }],
+  }),
 };
 
 type Table = typeof optionTable;

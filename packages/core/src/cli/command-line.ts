@@ -35,7 +35,7 @@ export const USAGE = `Usage: clusterize [options] <script> [args...]
 
 Runs <script> in N worker processes that share its ports.
 SIGTERM/SIGINT drain and exit 0, or 3 if the shutdown timeout cut requests (twice: stop
-at once); SIGHUP reloads the workers one by one.
+at once); SIGHUP (or --reload-signal) reloads the workers one by one.
 
 Options:
 ${[...optionRows.flatMap(([, row]) => row.flags ?? []), ...builtIns].map(helpLine).join('')}

@@ -15,7 +15,7 @@ export const EXIT_CUT_AT_DEADLINE = 3;
  * shutdownDelay, /readyz turns 503 at once and the cluster keeps serving that long before
  * the drain, for load balancers to notice. A second signal kills
  * the workers and exits at once with 128 + the signal number, as a shell reports it.
- * SIGHUP reloads.
+ * The reload signal (SIGHUP unless reloadSignal says otherwise) reloads.
  */
 export function handleSignals(cluster: Cluster): () => void {
   let received = 0;
@@ -48,20 +48,21 @@ export function handleSignals(cluster: Cluster): () => void {
     cluster.kill();
     process.exit(128 + (constants.signals[signal] ?? 0));
   };
-  const onHangup = () => {
+  const { reloadSignal } = cluster.options;
+  const onReloadSignal = () => {
     // After SIGTERM (during a shutdown delay too) the cluster is on its way out.
     if (!cluster.running || received > 0) return;
     const { maxSurge } = cluster.options;
-    cluster.options.log(`clusterize: SIGHUP received; reloading workers ${maxSurge === 1 ? 'one by one' : `${maxSurge} at a time`}`);
+    cluster.options.log(`clusterize: ${reloadSignal} received; reloading workers ${maxSurge === 1 ? 'one by one' : `${maxSurge} at a time`}`);
     // A failed reload is logged by the cluster itself; one cancelled by a shutdown needs no line.
     cluster.reload().then(() => cluster.options.log('clusterize: reload complete'), () => {});
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onHangup);
+  process.on(reloadSignal, onReloadSignal);
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onHangup);
+    process.off(reloadSignal, onReloadSignal);
   };
 }
