@@ -35,14 +35,18 @@ export function requireHaproxy(): void {
 
 /**
  * Starts `haproxy -db` with `config(socket)` (the config gets the runtime API socket's path
- * to put in its `global` section) and resolves once `port` on 127.0.0.1 accepts.
+ * to put in its `global` section) and resolves once `port` on 127.0.0.1 accepts, and the
+ * socket too where the config has one.
  */
 export async function startHaproxy(port: number, config: (socket: string) => string): Promise<Haproxy> {
   requireHaproxy();
   const dir = mkdtempSync(join(tmpdir(), 'clusterize-haproxy-'));
   const socket = join(dir, 'admin.sock');
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, config(socket));
+  const text = config(socket);
+  writeFileSync(file, text);
+  // A config without `stats socket` has no runtime API to wait for.
+  const hasSocket = text.includes(socket);
   let output = '';
   const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -53,9 +57,10 @@ export async function startHaproxy(port: number, config: (socket: string) => str
   child.once('exit', () => process.off('exit', killAtExit));
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`haproxy exited with ${code}:\n${output}`))));
   exited.catch(() => {});
-  // HAProxy says nothing when it is ready: it is once its port accepts.
+  // HAProxy says nothing when it is ready: it is once its port and its runtime API's socket
+  // accept (it binds them one after the other, the socket sometimes last).
   const accepting = (async () => {
-    while (!(await accepts(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!(await accepts(port)) || (hasSocket && !(await accepts(socket)))) await new Promise((resolve) => setTimeout(resolve, 50));
   })();
   await within(Promise.race([accepting, exited]), 10_000, 'haproxy accepting');
   const command = (line: string) => new Promise<string>((resolve, reject) => {
@@ -98,9 +103,11 @@ export async function startHaproxy(port: number, config: (socket: string) => str
   };
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether a TCP port on 127.0.0.1, or a Unix socket, accepts a connection now. */
+function accepts(where: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const probe = net.connect(port, '127.0.0.1', () => { probe.destroy(); resolve(true); });
+    const connected = () => { probe.destroy(); resolve(true); };
+    const probe = typeof where === 'number' ? net.connect(where, '127.0.0.1', connected) : net.connect(where, connected);
     probe.on('error', () => resolve(false));
   });
 }
