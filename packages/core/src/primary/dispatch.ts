@@ -42,10 +42,6 @@ interface DispatchContext {
 export function createDispatcher(context: DispatchContext): (worker: WorkerProcess, message: unknown, handle: unknown) => void {
   const { policy, registry, supervisor, health, metrics, events, ticketKeys, log } = context;
 
-  const announceIfAccepting = (worker: WorkerProcess) => {
-    if (worker.announceable) supervisor.becameReady(worker);
-  };
-
   const listenFailed = (worker: WorkerProcess, query: ListenQuery, errno: number) => {
     const error = { code: getSystemErrorName(errno), address: query.address, port: query.port };
     log(`clusterize: worker ${worker.id} could not listen on ${describeAddress(query)}: ${error.code}`);
@@ -85,7 +81,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       if (!worker.saidReady(shared)) return;
       // The plan routes it on each listener; a worker served only by forwarding is ready now.
       supervisor.requestReconcile();
-      announceIfAccepting(worker);
+      if (worker.announceable) supervisor.becameReady(worker);
     },
     accepting: (worker, { key }) => {
       if (worker.acceptsOn(key)) supervisor.becameReady(worker);

@@ -241,11 +241,6 @@ export class WorkerProcess {
     return this.#loopDelay;
   }
 
-  /** Shared-socket listeners it was given and has not yet confirmed accepting on. */
-  get awaitingAccept(): ReadonlySet<string> {
-    return this.#awaitingAccept;
-  }
-
   /** The runtime loaded ('hello'); false when that is no step from where it is. */
   cameOnline(): boolean {
     return this.moveTo('online');
