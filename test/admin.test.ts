@@ -92,7 +92,7 @@ describe('a cluster with an admin server', () => {
     expect(workers.map((worker) => worker.pid).sort()).toEqual([...served.keys()].sort());
     for (const worker of workers) {
       expect(worker).toMatchObject({ state: 'ready', startedAt: expect.any(Number), readyAt: expect.any(Number), connections: expect.any(Number) });
-      expect(Object.keys(worker).sort()).toEqual(['connections', 'id', 'loopDelay', 'pid', 'readyAt', 'rss', 'slot', 'startedAt', 'state']);
+      expect(Object.keys(worker).sort()).toEqual(['connections', 'id', 'inspector', 'loopDelay', 'pid', 'readyAt', 'rss', 'slot', 'startedAt', 'state']);
     }
     expect((await request(cluster.admin, '/')).status).toBe(404);
     expect((await request(cluster.admin, '/work')).status).toBe(404);

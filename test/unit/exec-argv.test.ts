@@ -15,6 +15,10 @@ describe("workerExecArgv: the workers' Node.js flags", () => {
     expect(workerExecArgv(['--inspect-wait=0.0.0.0:9400'], 3)).toEqual(['--inspect-wait=127.0.0.1:9403', ...preload]);
   });
 
+  it('keeps port 0 (any free port) as it is: each worker gets its own', () => {
+    expect(workerExecArgv(['--inspect=0'], 4)).toEqual(['--inspect=127.0.0.1:0', ...preload]);
+  });
+
   it('leaves flags that only look like --inspect alone', () => {
     expect(workerExecArgv(['--inspect-port=9229', '--no-inspect'], 1)).toEqual(['--inspect-port=9229', '--no-inspect', ...preload]);
   });

@@ -9,7 +9,7 @@ const SHUTDOWN_TIMEOUT = 10_000;
 
 const desired = (overrides: Partial<Desired> = {}): Desired => ({
   running: true, target: 2, generation: 0, maxSurge: 1, supersededBySlot: false,
-  readyTimeout: READY_TIMEOUT, shutdownTimeout: SHUTDOWN_TIMEOUT, forkAfter: 0, ...overrides,
+  readyTimeout: READY_TIMEOUT, shutdownTimeout: SHUTDOWN_TIMEOUT, forkAfter: 0, forks: true, ...overrides,
 });
 
 const routed: Route = { kind: 'routed' };
@@ -219,6 +219,12 @@ const rows: Row[] = [
     workers: [worker(1, { drainsOnItsOwn: true }), worker(2)],
     actions: [retire(1, 'self')],
     wakeAt: NOW + 100,
+  },
+  {
+    situation: 'a shutdown delay: a worker draining on its own (the process group got SIGTERM) is retired and not replaced',
+    desired: { forks: false },
+    workers: [worker(1, { drainsOnItsOwn: true }), worker(2)],
+    actions: [retire(1, 'self')],
   },
   {
     situation: 'a leaving worker still there at shutdownTimeout + grace is killed',

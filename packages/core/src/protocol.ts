@@ -116,7 +116,8 @@ const workerSchemas = {
   draining: {},
   /** Sent once, after the drain deadline cut `connections` connections that were still open. */
   cut: { connections: int(1) },
-  pong: { seq, rss: measure, delay: loopDelay, connections: count, accepted: count },
+  /** `inspector`: the worker's inspector is open (--inspect, SIGUSR1): paused in a debugger, it cannot answer. */
+  pong: { seq, rss: measure, delay: loopDelay, connections: count, accepted: count, inspector: optional(bool) },
   /** Answers 'collectMetrics': the app's prom-client registry as JSON (getMetricsAsJSON), null without prom-client. */
   metrics: { seq, json: nullable(metricsJson) },
   /** Sent once, as a drained worker exits: its registry as in 'metrics', so what it counted since the last scrape is kept. */

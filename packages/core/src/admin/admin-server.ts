@@ -30,6 +30,8 @@ export interface WorkerReport {
   /** Event-loop delay (ms) over the last heartbeat interval. */
   loopDelay: LoopDelay | null;
   connections: number;
+  /** Its inspector was open at the last heartbeat: a debugger may pause it, and it is not killed as hung for that. */
+  inspector: boolean;
 }
 
 export function reportOf(worker: WorkerProcess): WorkerReport {
@@ -43,6 +45,7 @@ export function reportOf(worker: WorkerProcess): WorkerReport {
     rss: worker.rss ?? null,
     loopDelay: worker.loopDelay ?? null,
     connections: worker.connections,
+    inspector: worker.inspectorOpen,
   };
 }
 

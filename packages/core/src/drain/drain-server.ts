@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type net from 'node:net';
 import { closeAfterResponse, connectionsOf, type Tracked } from './connections.js';
 import { currentResponse } from '../node-internals.js';
@@ -45,21 +46,30 @@ function closeWhenIdle(sockets: Set<net.Socket>, politely: boolean): () => void 
  * `deadline` is destroyed. Resolves with the number of connections the deadline cut; a
  * server already draining resolves when that drain ends, with 0 (the first one counted).
  *
+ * `close: false` (the app closes its server itself, in its own shutdown): once drained the
+ * server is unref'd instead of closed, so it no longer holds the process, and the app's
+ * own close() still finds it running (http-terminator throws when it does not).
+ *
  * Stopping new connections is the caller's, as it differs by role: a worker lets go of the
  * socket it accepts on, and its server is closed here, last, once no connection is left
  * (http.Server#close closes the idle ones at once: the race above); in-process mode closes
  * the server first, and Fastify's close() does right after its preClose hooks. The server
  * must have been tracked since it listened (track(), or trackConnections() for adapters).
  */
-export function drainServer(server: net.Server, deadline: number, politely = false): Promise<number> {
+export function drainServer(server: net.Server, deadline: number, politely = false, { close = true }: { close?: boolean } = {}): Promise<number> {
   const state = connectionsOf(server);
   if (state.drained !== undefined) return state.drained.then(() => 0);
-  state.drained = drain(server, state, deadline, politely);
+  state.drained = drain(server, state, deadline, politely, close);
   return state.drained;
 }
 
-async function drain(server: net.Server, state: Tracked, deadline: number, politely: boolean): Promise<number> {
+async function drain(server: net.Server, state: Tracked, deadline: number, politely: boolean, close: boolean): Promise<number> {
   server.prependListener('request', (_req: unknown, res: unknown) => closeAfterResponse(res));
+  // The app's own server.close() in its shutdown hook would close every idle keep-alive
+  // connection at once (Node >= 19), racing a client already sending its next request on
+  // it (ECONNRESET): the drain closes those itself, once idle for IDLE_GRACE_MS.
+  const http1 = server as Partial<http.Server>;
+  if (typeof http1.closeIdleConnections === 'function') http1.closeIdleConnections = () => {};
   for (const socket of state.http1) closeAfterResponse(currentResponse(socket));
   if (politely) {
     endEventStreams(state.http1);
@@ -84,6 +94,7 @@ async function drain(server: net.Server, state: Tracked, deadline: number, polit
   });
   stopIdle();
   clearTimeout(forceClose);
-  if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!close) server.unref();
+  else if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   return cut;
 }

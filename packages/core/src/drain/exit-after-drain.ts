@@ -23,23 +23,38 @@ export interface DrainingProcess {
   hooks: readonly (() => unknown)[];
   /** Waited for before exiting, up to the deadline: a worker's last messages to its primary. */
   settled?(deadline: number): Promise<unknown>;
+  /**
+   * The app runs a shutdown of its own (its SIGTERM listeners were called): it, not the
+   * drain, says when the process is done. Resolves when the app signals it is done without
+   * exiting (NestJS raises the signal again once its hooks have run); undefined when the
+   * app has no shutdown of its own.
+   */
+  appShutdown?: Promise<void>;
 }
 
 /**
  * Drains `servers`, which no longer accept (in-flight requests finish, up to `timeout` ms;
  * see drainServer), tells `cut` how many connections the deadline cut (when any was), runs
- * the hooks, waits for `settled`, and exits 0. A hook that fails is logged. If a hook never
- * settles, or the app's own work holds the process, it exits 1 at `timeout` + EXIT_GRACE_MS
- * with a line naming `who`.
+ * the hooks and waits for `settled`. Then, without an app shutdown of its own, it exits 0.
+ *
+ * With one (`appShutdown`), the process ends as plain `node` ends after SIGTERM: when its
+ * event loop empties (the servers, drained, no longer hold it), when the app calls
+ * process.exit, or when the app says it is done. The drain never cuts an app's hook short
+ * before the deadline.
+ *
+ * Whatever still runs at `timeout` + EXIT_GRACE_MS (a hook that never settles, a timer or
+ * a pool the app left open) ends there: exit 1, with a line naming `who` and what held it.
  */
 export async function exitAfterDrain(servers: readonly net.Server[], timeout: number, role: DrainingProcess): Promise<void> {
-  const { who, log } = role;
+  const { who, log, appShutdown } = role;
   const deadline = Date.now() + timeout;
-  setTimeout(() => {
-    log(`clusterize: ${who} was still busy ${timeout + EXIT_GRACE_MS} ms after it began draining (a close hook that did not settle?); exiting`);
+  const last = setTimeout(() => {
+    log(`clusterize: ${who} was still busy ${timeout + EXIT_GRACE_MS} ms after it began draining (${busyWith(appShutdown !== undefined)}); exiting`);
     process.exit(1);
   }, timeout + EXIT_GRACE_MS);
-  const drained = await Promise.allSettled(servers.map((server) => drainServer(server, deadline, role.politely)));
+  // Waiting for the app's own shutdown, this timer must not be what keeps the process alive.
+  if (appShutdown !== undefined) last.unref();
+  const drained = await Promise.allSettled(servers.map((server) => drainServer(server, deadline, role.politely, { close: appShutdown === undefined })));
   const connections = drained.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
   if (connections > 0) role.cut(connections);
   // Close hooks release resources once nothing is being served any more.
@@ -48,5 +63,18 @@ export async function exitAfterDrain(servers: readonly net.Server[], timeout: nu
     if (result.status === 'rejected') log(`clusterize: ${who}: a close hook failed: ${describe(result.reason)}`);
   }
   await role.settled?.(deadline);
-  process.exit(0);
+  // The app's shutdown ends the process (above); the drain holds nothing open from here on.
+  if (appShutdown === undefined) process.exit(0);
+  await appShutdown;
+  process.exit();
+}
+
+/** What may still hold the process: Node's names for its active handles and requests. */
+function busyWith(appShutdown: boolean): string {
+  const active = process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap');
+  const counts = new Map<string, number>();
+  for (const name of active) counts.set(name, (counts.get(name) ?? 0) + 1);
+  const list = [...counts].map(([name, count]) => (count > 1 ? `${name} x${count}` : name)).join(', ');
+  const what = appShutdown ? 'the app\'s shutdown had not ended: a SIGTERM handler that did not finish, or a timer, socket or pool it left open' : 'a close hook that did not settle?';
+  return list === '' ? what : `${what}; active: ${list}`;
 }

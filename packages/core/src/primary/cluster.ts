@@ -38,6 +38,8 @@ export interface ClusterWorker {
   readonly rss: number | undefined;
   /** Event-loop delay over the last heartbeat interval. */
   readonly loopDelay: LoopDelay | undefined;
+  /** Its inspector was open at the last heartbeat: a debugger may pause it, and it is not killed as hung for that. */
+  readonly inspector: boolean;
   /** Sends an application message; the worker receives it with process.on('message'). */
   send(message: unknown): boolean;
 }
@@ -67,6 +69,7 @@ function snapshot(worker: WorkerProcess): ClusterWorker {
     connections: worker.connections,
     rss: worker.rss,
     loopDelay: worker.loopDelay,
+    inspector: worker.inspectorOpen,
     send: (message: unknown) => worker.send(message),
   });
 }
@@ -238,6 +241,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   withdraw(): void {
     this.withdrawn = true;
+    this.supervisor.stopForking();
   }
 
   /**

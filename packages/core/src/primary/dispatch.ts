@@ -100,8 +100,8 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
     },
     draining: (worker) => supervisor.drainedBySelf(worker),
     cut: (worker, { connections }) => supervisor.cutAtDeadline(worker, connections),
-    pong: (worker, { seq, rss, delay, connections, accepted }) => {
-      worker.reported({ rss, loopDelay: delay, connections, accepted });
+    pong: (worker, { seq, rss, delay, connections, accepted, inspector }) => {
+      worker.reported({ rss, loopDelay: delay, connections, accepted, inspector: inspector === true });
       health.answered(worker, seq);
       registry.loadChanged(worker);
     },

@@ -15,7 +15,8 @@ export function workerExecArgv(execArgv: readonly string[], workerId: number): s
       continue;
     }
     const port = Number(/(\d+)$/.exec(inspect[3] ?? '')?.[1] ?? 9229);
-    out.push(`--inspect${inspect[1] ?? ''}=127.0.0.1:${port + workerId}`);
+    // Port 0 asks for a free port: each worker gets one of its own, as it prints.
+    out.push(`--inspect${inspect[1] ?? ''}=127.0.0.1:${port === 0 ? 0 : port + workerId}`);
   }
   if (!out.includes(BOOTSTRAP)) out.push('--import', BOOTSTRAP);
   return out;

@@ -17,6 +17,8 @@ interface HealthReports {
 interface Beat {
   seq: number;
   waited: number;
+  /** Its silence was put down to a debugger, and logged. */
+  excused?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -85,6 +87,19 @@ export class HealthMonitor {
     if (this.beats.get(worker)?.seq === seq) this.beats.delete(worker);
   }
 
+  /**
+   * A worker whose inspector is open may be paused at a breakpoint: a debugger, not a hang.
+   * It is not killed for it; a line says so once per silence.
+   */
+  private debugging(worker: WorkerProcess, beat: Beat): boolean {
+    if (!worker.inspectorOpen) return false;
+    if (!beat.excused) {
+      beat.excused = true;
+      this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) has not answered a heartbeat for ${beat.waited} ms, but its inspector is open (paused in a debugger?): not counted as hung`);
+    }
+    return true;
+  }
+
   private tick(): void {
     const now = Date.now();
     const credit = outputHeldBack() ? 0 : Math.min(now - this.lastTick, this.interval);
@@ -98,6 +113,7 @@ export class HealthMonitor {
         if (worker.post({ act: 'ping', seq })) this.beats.set(worker, { seq, waited: 0 });
       } else {
         beat.waited += credit;
+        if (heartbeatTimeout > 0 && beat.waited > heartbeatTimeout && this.debugging(worker, beat)) continue;
         if (heartbeatTimeout > 0 && beat.waited > heartbeatTimeout) {
           this.beats.delete(worker);
           this.reports.hung(worker, `has not answered a heartbeat for ${beat.waited} ms (heartbeatTimeout ${heartbeatTimeout} ms)`);

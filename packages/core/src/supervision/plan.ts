@@ -21,6 +21,8 @@ export interface Desired {
   readonly shutdownTimeout: number;
   /** No fork before this time: the crash backoff. */
   readonly forkAfter: number;
+  /** False during a shutdown delay: the cluster serves with the workers it has, and none is forked. */
+  readonly forks: boolean;
 }
 
 /** Where a worker stands on one listener. */
@@ -268,7 +270,7 @@ function heldBackStillAccepting(worker: Planned, workers: readonly Planned[], ob
 function forkWhatIsMissing(desired: Desired, live: readonly Planned[], stale: (worker: Planned) => boolean, now: number, actions: Action[], wake: Wake): void {
   const held = new Set(live.filter((worker) => !stale(worker)).map((worker) => worker.seen.slot));
   let alive = live.length;
-  while (held.size < desired.target && alive < desired.target + desired.maxSurge) {
+  while (desired.forks && held.size < desired.target && alive < desired.target + desired.maxSurge) {
     if (now < desired.forkAfter) {
       wake.when(desired.forkAfter);
       return;

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { Cluster } from '../primary/cluster.js';
+import { AppSignalListeners } from './app-signal-listeners.js';
 import { flushOutput } from './output-relay.js';
 
 /**
@@ -13,18 +14,24 @@ export const EXIT_CUT_AT_DEADLINE = 3;
  * SIGINT and SIGTERM drain the cluster and exit 0 (EXIT_CUT_AT_DEADLINE when the deadline
  * cut something) once the workers' last output is written (see flushOutput); with
  * shutdownDelay, /readyz turns 503 at once and the cluster keeps serving that long before
- * the drain, for load balancers to notice. A second signal kills
- * the workers and exits at once with 128 + the signal number, as a shell reports it.
- * The reload signal (SIGHUP unless reloadSignal says otherwise) reloads.
+ * the drain, for load balancers to notice. A second signal kills the workers and exits at
+ * once with 128 + the signal number, as a shell reports it; once they are gone, it exits
+ * with the drain's status. The reload signal (SIGHUP unless reloadSignal says otherwise)
+ * reloads. Listeners the app's own code adds for these signals in the primary are set
+ * aside (see AppSignalListeners): SIGINT's and SIGTERM's run after the drain.
  */
 export function handleSignals(cluster: Cluster): () => void {
   let received = 0;
-  const drain = () => {
+  /** The exit status, once the workers are gone. */
+  let status: number | undefined;
+  const exit = () => void flushOutput().then(() => process.exit(status));
+  const drain = (signal: NodeJS.Signals) => {
     void cluster.shutdown().then(async (report) => {
+      status = report.clean ? 0 : EXIT_CUT_AT_DEADLINE;
       await cluster.runExitHooks();
       if (!report.clean) cluster.options.log(`clusterize: the shutdown deadline cut ${report.cutConnections} connection${report.cutConnections === 1 ? '' : 's'} and killed ${report.killedWorkers} worker${report.killedWorkers === 1 ? '' : 's'}; exiting with status ${EXIT_CUT_AT_DEADLINE}`);
-      await flushOutput();
-      process.exit(report.clean ? 0 : EXIT_CUT_AT_DEADLINE);
+      await appListeners.runStopListeners(signal, cluster.options.shutdownTimeout);
+      exit();
     });
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -34,16 +41,18 @@ export function handleSignals(cluster: Cluster): () => void {
       const draining = `draining workers (up to ${shutdownTimeout} ms; send it again to stop at once)`;
       if (shutdownDelay === 0) {
         log(`clusterize: ${signal} received; ${draining}`);
-        return drain();
+        return drain(signal);
       }
       cluster.withdraw();
       log(`clusterize: ${signal} received; /readyz answers 503, serving ${shutdownDelay} ms more (shutdown delay), then ${draining}`);
       setTimeout(() => {
         log('clusterize: shutdown delay over; draining workers');
-        drain();
+        drain(signal);
       }, shutdownDelay);
       return;
     }
+    // Every worker is gone: nothing left to kill (the app's own listener may have raised it again).
+    if (status !== undefined) return exit();
     cluster.options.log(`clusterize: ${signal} received again; killing workers`);
     cluster.kill();
     process.exit(128 + (constants.signals[signal] ?? 0));
@@ -57,10 +66,13 @@ export function handleSignals(cluster: Cluster): () => void {
     // A failed reload is logged by the cluster itself; one cancelled by a shutdown needs no line.
     cluster.reload().then(() => cluster.options.log('clusterize: reload complete'), () => {});
   };
+  const appListeners = new AppSignalListeners(reloadSignal, new Set([onSignal, onReloadSignal] as never[]), cluster.options.log);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on(reloadSignal, onReloadSignal);
+  appListeners.install();
   return () => {
+    appListeners.uninstall();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off(reloadSignal, onReloadSignal);

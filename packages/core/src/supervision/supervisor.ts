@@ -76,6 +76,7 @@ export class Supervisor {
   private readonly waiters = new Waiters();
   private stopping: Promise<ShutdownReport> | undefined;
   private readonly supersededBySlot: boolean;
+  private forksStopped = false;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -179,6 +180,15 @@ export class Supervisor {
     return this.stopping;
   }
 
+  /**
+   * A shutdown is coming (a shutdown delay): no worker is forked from now on, not even to
+   * replace one that crashed or drains on its own (every worker of the process group got
+   * the same SIGTERM as the primary).
+   */
+  stopForking(): void {
+    this.forksStopped = true;
+  }
+
   /** Kills every worker at once (a second Ctrl-C): an operator's order, not a plan's. */
   kill(): void {
     for (const worker of this.workers.values()) worker.kill('SIGKILL');
@@ -227,6 +237,7 @@ export class Supervisor {
       readyTimeout: this.options.readyTimeout,
       shutdownTimeout: this.options.shutdownTimeout,
       forkAfter: this.forkAfter,
+      forks: !this.forksStopped,
     };
   }
 

@@ -50,6 +50,8 @@ export interface Pong {
   loopDelay: LoopDelay;
   connections: number;
   accepted: number;
+  /** Its inspector is open (--inspect, SIGUSR1 to it). */
+  inspector: boolean;
 }
 
 /**
@@ -81,6 +83,7 @@ export class WorkerProcess {
   #recycle: RecycleWish | undefined;
   #cutConnections = 0;
   #rss: number | undefined;
+  #inspector = false;
   #loopDelay: LoopDelay | undefined;
   readonly startedAt = Date.now();
   readonly output = new OutputTail();
@@ -308,6 +311,12 @@ export class WorkerProcess {
     if (load.accepted !== undefined) this.#accepted = load.accepted;
     if (load.rss !== undefined) this.#rss = load.rss;
     if (load.loopDelay !== undefined) this.#loopDelay = load.loopDelay;
+    if (load.inspector !== undefined) this.#inspector = load.inspector;
+  }
+
+  /** Its inspector was open at its last heartbeat answer: a debugger may hold it paused. */
+  get inspectorOpen(): boolean {
+    return this.#inspector;
   }
 
   /** It passed a connection back, with `connections` open as it sent it. */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type net from 'node:net';
+import inspector from 'node:inspector';
 import tls from 'node:tls';
 import { bindHandle, hasOwnTicketKeys, messageOfLostHandle, onInternalMessage, presentPeer, releaseChannelRef, routeListenCalls, UV_TCP_REUSEPORT, type ClientHandle, type GetServerCallback, type ListenHandle, type ServerQuery } from '../node-internals.js';
 import { closeStray, deliverPrimaryMessage, envelope, isOurs, verifyPrimaryMessage, type Acks, type ListenQuery, type PrimaryMessageHandlers, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
@@ -72,6 +73,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private readonly shutdownHooks: (() => unknown)[] = [];
   private readyScheduled = false;
   private draining = false;
+  /**
+   * Set once a signal reached the app's own listeners, or a drain called them: the app runs
+   * a shutdown of its own. Resolved when it says it is done without exiting.
+   */
+  private appShutdown: PromiseWithResolvers<void> | undefined;
   private accepted: number[] = [];
   private refused: number[] = [];
   private full: number[] = [];
@@ -124,8 +130,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       else this.lostHandle(messageOfLostHandle(message, handle));
     }));
     // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
-    process.on('SIGINT', () => {});
-    process.on('SIGTERM', () => void this.drain(this.shutdownTimeout));
+    process.on('SIGINT', () => this.signalled('SIGINT'));
+    process.on('SIGTERM', () => this.signalled('SIGTERM'));
     // The primary is gone (or let go of us): finish what is in flight, then exit.
     process.on('disconnect', () => void this.drain(this.shutdownTimeout));
     ignoreBrokenOutputPipes();
@@ -153,12 +159,42 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   /**
+   * A signal Node delivered: the listeners the app added for it run right after this one
+   * (registered first, before any app code ran), and begin the app's own shutdown. One
+   * that finds them gone again was raised by the app once its shutdown took them away
+   * (NestJS does, expecting to die of it): the app is done. SIGTERM drains; SIGINT, which
+   * Ctrl-C sends to the whole process group, is the primary's to act on, unless it is such
+   * a sign that the app is done.
+   */
+  private signalled(signal: 'SIGINT' | 'SIGTERM'): void {
+    if (appListeners(signal) > 0) {
+      this.appShutdown ??= Promise.withResolvers<void>();
+    } else if (this.appShutdown !== undefined) {
+      this.appShutdown.resolve();
+      void this.drain(this.shutdownTimeout);
+    }
+    if (signal === 'SIGTERM') void this.drain(this.shutdownTimeout);
+  }
+
+  /**
    * Stops accepting, finishes in-flight requests (up to `timeout` ms), runs the beforeExit
    * hooks and exits; whatever still runs shortly after `timeout` is cut short.
+   *
+   * Every drain is a SIGTERM to the app, as plain `node` gets one: the app's own 'SIGTERM'
+   * listeners (NestJS's shutdown hooks, terminus, close-with-grace, an OpenTelemetry flush)
+   * run once, beside the drain. Node called them already when a real SIGTERM began it;
+   * otherwise they are called here, unless a signal began the app's shutdown already (a
+   * Ctrl-C to the process group reached its SIGINT listeners). With such listeners the app
+   * says when the process is done (see exitAfterDrain).
    */
   async drain(timeout: number): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    if (this.appShutdown === undefined && appListeners('SIGTERM') > 0) {
+      this.appShutdown = Promise.withResolvers<void>();
+      // A macrotask of its own, as a signal is: what a listener throws is uncaught, as it would be.
+      setImmediate(() => process.emit('SIGTERM', 'SIGTERM'));
+    }
     this.send({ act: 'draining' });
     for (const { proxy } of this.registrations.values()) proxy.detach();
     // An app that listens closes its WebSockets and event streams its own way; we do not.
@@ -171,13 +207,28 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const servers = [...this.registrations.values()].map(({ server }) => server);
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
+    let drained = false;
     const settled = async (deadline: number) => {
+      drained = true;
       await this.sendFinalMetrics();
       const pending = this.inFlight.pending;
       if (await this.inFlight.settled(deadline) || pending === 0) return;
       logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
     };
-    await exitAfterDrain(servers, timeout, { who: `worker ${this.id} (pid ${process.pid})`, log: logLine, politely, cut, hooks: this.shutdownHooks, settled });
+    if (this.appShutdown !== undefined) process.once('exit', () => drained || this.exitedByApp(servers));
+    await exitAfterDrain(servers, timeout, {
+      who: `worker ${this.id} (pid ${process.pid})`, log: logLine, politely, cut, hooks: this.shutdownHooks, settled,
+      appShutdown: this.appShutdown?.promise,
+    });
+  }
+
+  /** The app ended the process during the drain (process.exit in its hook): what was still open is cut, and said so. */
+  private exitedByApp(servers: readonly net.Server[]): void {
+    const open = servers.reduce((sum, server) => sum + openConnections(server), 0);
+    if (open === 0) return;
+    logLine(`clusterize: worker ${this.id} (pid ${process.pid}): the app exited while draining with ${open} connection${open === 1 ? '' : 's'} still open, which were cut; call process.exit only once server.close() has called back`);
+    // A small message is written at once when the channel is free: the primary counts what was cut.
+    this.send({ act: 'cut', connections: open });
   }
 
   /** The app's metrics as the worker exits, so the primary keeps what it counted since the last scrape. */
@@ -292,6 +343,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       this.send({
         act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take(),
         connections: this.openConnections(), accepted: acceptedConnections(),
+        ...(inspector.url() === undefined ? {} : { inspector: true }),
       });
     },
     collectMetrics: ({ seq }) => void registryJson().then((json) => this.send({ act: 'metrics', seq, json })),
@@ -430,6 +482,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     }
     this.send(acks);
   }
+}
+
+/** Listeners for `signal` other than the runtime's own (the first, added before any app code ran). */
+function appListeners(signal: 'SIGINT' | 'SIGTERM'): number {
+  return Math.max(0, process.listenerCount(signal) - 1);
 }
 
 /** Node fills a query loosely (backlog may be `false`, fd `undefined`): send only clean values. */
