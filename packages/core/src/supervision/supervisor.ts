@@ -11,6 +11,11 @@ import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 /** Failed starts in a row, before the cluster was ever ready, after which it gives up. */
 const START_ATTEMPTS = 5;
 const OUTPUT_LINES_IN_REPORT = 10;
+/**
+ * The least a worker that drains on its own waits for its replacement, whatever
+ * restartDelay says: a signal sent to the process group is handled by the primary first.
+ */
+const SELF_DRAIN_MIN_DELAY_MS = 100;
 /** Plans in one reconcile before it gives up on a plan that does not settle (a defect). */
 const MAX_PASSES = 4;
 
@@ -134,7 +139,10 @@ export class Supervisor {
   drainedBySelf(worker: WorkerProcess): void {
     if (!worker.alive || worker.leaving !== undefined || worker.drainsOnItsOwn) return;
     worker.drainsByItself();
-    const delay = this.afterFailure(worker.readyAt === undefined ? undefined : Date.now() - worker.readyAt);
+    // A SIGTERM to the whole process group reached the primary at the same moment: its own
+    // handler runs before this replacement is due, and the shutdown forks nothing.
+    const delay = Math.max(SELF_DRAIN_MIN_DELAY_MS, this.afterFailure(worker.readyAt === undefined ? undefined : Date.now() - worker.readyAt));
+    this.forkAfter = Math.max(this.forkAfter, Date.now() + delay);
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) is draining on its own (a SIGTERM from outside the cluster, or its app); starting a replacement in ${delay} ms${this.inARow()}`);
     this.requestReconcile();
   }
