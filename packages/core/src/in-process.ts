@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import type net from 'node:net';
 import { exitAfterDrain } from './drain/exit-after-drain.js';
+import { AppSignalListeners } from './supervision/app-signal-listeners.js';
 
 export interface InProcessSettings {
   shutdownTimeout: number;
@@ -22,13 +23,14 @@ let timeout = 0;
 let log: (line: string) => void = () => {};
 let received = 0;
 let appShutdown: PromiseWithResolvers<void> | undefined;
+const appSignals = new AppSignalListeners(['SIGINT', 'SIGTERM'], new Set([onSignal] as never[]), (line) => log(line));
 
 /**
  * In-process mode (`workers: 0`) answers SIGTERM and SIGINT with a worker's drain (see
  * drain/): the servers stop accepting (Node also closes the keep-alive connections idle
  * right now) and drain, up to shutdownTimeout, then the hooks run and the process exits 0;
- * or, when the app listens for the signal too, once the app's own shutdown is done (see
- * exitAfterDrain).
+ * when the app listens for the signal too, its listeners run then, and the process ends
+ * when the app's own shutdown does (see exitAfterDrain).
  * What the deadline cut is logged; a second signal exits at once with 128 + the signal
  * number. Nothing is registered with `signals: false`. One pair of process listeners
  * serves every server of the process.
@@ -39,6 +41,7 @@ export function drainOnSignals(settings: InProcessSettings, { server, hook }: In
     listening = true;
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    appSignals.install();
   }
   if (server !== undefined) servers.add(server);
   if (hook !== undefined) hooks.push(hook);
@@ -48,18 +51,16 @@ export function drainOnSignals(settings: InProcessSettings, { server, hook }: In
 
 function onSignal(signal: NodeJS.Signals): void {
   received++;
-  // The app's own listeners for the signal (NestJS, terminus, close-with-grace) run beside
-  // the drain, as they would without clusterize, and it says when the process is done.
-  const appListens = process.listenerCount(signal) > 1;
   if (received > 1) {
-    // Raised again by the app once its shutdown took its listeners away (NestJS): it is done.
-    if (appShutdown !== undefined && !appListens) return appShutdown.resolve();
+    // Raised again by the app once its own shutdown ran (NestJS), or a second Ctrl-C while it runs: done.
+    if (appShutdown !== undefined) return appShutdown.resolve();
     log(`clusterize: ${signal} received again; exiting`);
     process.exit(128 + (constants.signals[signal] ?? 0));
   }
-  if (appListens) appShutdown = Promise.withResolvers<void>();
   log(`clusterize: ${signal} received; draining (up to ${timeout} ms; send it again to stop at once)`);
   for (const server of servers) server.close();
+  // The app's own listeners for the signal run once its requests are done (see AppSignalListeners).
+  const appListens = appSignals.has(signal);
   void exitAfterDrain([...servers], timeout, {
     who: `pid ${process.pid} (in-process)`,
     log,
@@ -67,6 +68,10 @@ function onSignal(signal: NodeJS.Signals): void {
     politely: false,
     cut: (connections) => log(`clusterize: cut ${connections} open connection${connections === 1 ? '' : 's'} at the shutdown deadline (shutdownTimeout ${timeout} ms)`),
     hooks,
-    appShutdown: appShutdown?.promise,
+    appShutdown: !appListens ? undefined : () => {
+      appShutdown = Promise.withResolvers<void>();
+      appSignals.call(signal);
+      return appShutdown.promise;
+    },
   });
 }

@@ -151,7 +151,8 @@ const primarySchemas = {
   shed: { key, count, cap: count, hold: count },
   /** A connection for the worker to serve. `peer`: the client the PROXY protocol header named, where the listener reads one. */
   conn: carries('client', { key, id: count, peer: optional(peer) }),
-  drain: { timeout: count },
+  /** `signal`: what the app's own listeners are called for (SIGINT for a Ctrl-C to the primary). */
+  drain: { timeout: count, signal: literal('SIGINT', 'SIGTERM') },
   ping: { seq },
   collectMetrics: { seq },
   /** Answers 'metricsRequest'. */

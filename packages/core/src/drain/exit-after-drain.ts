@@ -24,23 +24,25 @@ export interface DrainingProcess {
   /** Waited for before exiting, up to the deadline: a worker's last messages to its primary. */
   settled?(deadline: number): Promise<unknown>;
   /**
-   * The app runs a shutdown of its own (its SIGTERM listeners were called): it, not the
-   * drain, says when the process is done. Resolves when the app signals it is done without
-   * exiting (NestJS raises the signal again once its hooks have run); undefined when the
-   * app has no shutdown of its own.
+   * The app has a shutdown of its own (it listens for the signal): called once nothing is
+   * served any more, it calls the app's listeners and resolves when the app says it is done
+   * without exiting (NestJS raises the signal again once its hooks have run).
    */
-  appShutdown?: Promise<void>;
+  appShutdown?: () => Promise<void>;
 }
 
 /**
  * Drains `servers`, which no longer accept (in-flight requests finish, up to `timeout` ms;
- * see drainServer), tells `cut` how many connections the deadline cut (when any was), runs
- * the hooks and waits for `settled`. Then, without an app shutdown of its own, it exits 0.
+ * see drainServer), tells `cut` how many connections the deadline cut (when any was),
+ * waits for `settled`, then runs the app's own shutdown (`appShutdown`) and the hooks.
+ * Without an app shutdown it then exits 0.
  *
- * With one (`appShutdown`), the process ends as plain `node` ends after SIGTERM: when its
- * event loop empties (the servers, drained, no longer hold it), when the app calls
- * process.exit, or when the app says it is done. The drain never cuts an app's hook short
- * before the deadline.
+ * With one, the process ends as plain `node` ends after SIGTERM: when its event loop
+ * empties (the servers, drained, no longer hold it; the app may still close them), when the
+ * app calls process.exit, or when the app says it is done. Its listeners run once the
+ * requests are done, so a hook that flushes what they recorded (spans, logs) has all of it,
+ * and one that exits cuts nothing. The drain never cuts an app's hook short before the
+ * deadline.
  *
  * Whatever still runs at `timeout` + EXIT_GRACE_MS (a hook that never settles, a timer or
  * a pool the app left open) ends there: exit 1, with a line naming `who` and what held it.
@@ -57,15 +59,16 @@ export async function exitAfterDrain(servers: readonly net.Server[], timeout: nu
   const drained = await Promise.allSettled(servers.map((server) => drainServer(server, deadline, role.politely, { close: appShutdown === undefined })));
   const connections = drained.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
   if (connections > 0) role.cut(connections);
+  await role.settled?.(deadline);
+  const appDone = appShutdown?.();
   // Close hooks release resources once nothing is being served any more.
   const results = await Promise.allSettled(role.hooks.map(async (hook) => hook()));
   for (const result of results) {
     if (result.status === 'rejected') log(`clusterize: ${who}: a close hook failed: ${describe(result.reason)}`);
   }
-  await role.settled?.(deadline);
+  if (appDone === undefined) process.exit(0);
   // The app's shutdown ends the process (above); the drain holds nothing open from here on.
-  if (appShutdown === undefined) process.exit(0);
-  await appShutdown;
+  await appDone;
   process.exit();
 }
 

@@ -248,12 +248,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * Stops accepting, lets every worker finish its in-flight requests for up to
    * shutdownTimeout, kills what is left, and resolves when every worker has exited, with
    * what the deadline cut (connections closed by the workers, workers killed).
-   * Operations still waiting reject with ERR_CLUSTERIZE_NOT_RUNNING.
+   * Operations still waiting reject with ERR_CLUSTERIZE_NOT_RUNNING. Each worker's app
+   * gets it as a SIGTERM (`signal`: SIGINT, for a Ctrl-C): its own listeners run.
    */
-  shutdown(): Promise<ShutdownReport> {
+  shutdown(signal: 'SIGINT' | 'SIGTERM' = 'SIGTERM'): Promise<ShutdownReport> {
     this.health.stop();
     // The admin server answers until the workers are gone: /readyz says 503 while they drain.
-    return this.supervisor.shutdown().then(async (report) => {
+    return this.supervisor.shutdown(signal).then(async (report) => {
       await this.admin?.close();
       return report;
     });

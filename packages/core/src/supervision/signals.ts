@@ -26,11 +26,11 @@ export function handleSignals(cluster: Cluster): () => void {
   let status: number | undefined;
   const exit = () => void flushOutput().then(() => process.exit(status));
   const drain = (signal: NodeJS.Signals) => {
-    void cluster.shutdown().then(async (report) => {
+    void cluster.shutdown(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM').then(async (report) => {
       status = report.clean ? 0 : EXIT_CUT_AT_DEADLINE;
       await cluster.runExitHooks();
       if (!report.clean) cluster.options.log(`clusterize: the shutdown deadline cut ${report.cutConnections} connection${report.cutConnections === 1 ? '' : 's'} and killed ${report.killedWorkers} worker${report.killedWorkers === 1 ? '' : 's'}; exiting with status ${EXIT_CUT_AT_DEADLINE}`);
-      await appListeners.runStopListeners(signal, cluster.options.shutdownTimeout);
+      await runAppListeners(signal);
       exit();
     });
   };
@@ -66,7 +66,17 @@ export function handleSignals(cluster: Cluster): () => void {
     // A failed reload is logged by the cluster itself; one cancelled by a shutdown needs no line.
     cluster.reload().then(() => cluster.options.log('clusterize: reload complete'), () => {});
   };
-  const appListeners = new AppSignalListeners(reloadSignal, new Set([onSignal, onReloadSignal] as never[]), cluster.options.log);
+  const appListeners = new AppSignalListeners(['SIGINT', 'SIGTERM', reloadSignal], new Set([onSignal, onReloadSignal] as never[]), cluster.options.log, reloadSignal);
+  /** The app's own listeners for the signal, once the workers are gone; what they return is waited for, up to shutdownTimeout. */
+  const runAppListeners = async (signal: NodeJS.Signals) => {
+    const runs = appListeners.call(signal).map((run) => run.catch((error: unknown) => {
+      cluster.options.log(`clusterize: the app's ${signal} listener in the primary failed: ${(error as Error)?.stack ?? String(error)}`);
+    }));
+    if (runs.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(runs), new Promise((resolve) => { timer = setTimeout(resolve, cluster.options.shutdownTimeout); })]);
+    clearTimeout(timer);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on(reloadSignal, onReloadSignal);

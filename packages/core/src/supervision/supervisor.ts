@@ -82,6 +82,7 @@ export class Supervisor {
   private stopping: Promise<ShutdownReport> | undefined;
   private readonly supersededBySlot: boolean;
   private forksStopped = false;
+  private stopSignal: 'SIGINT' | 'SIGTERM' = 'SIGTERM';
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -168,9 +169,10 @@ export class Supervisor {
   }
 
   /** Drains every worker (killing what is left at the deadline); resolves when all have exited, with what was cut. */
-  shutdown(): Promise<ShutdownReport> {
+  shutdown(signal: 'SIGINT' | 'SIGTERM' = 'SIGTERM'): Promise<ShutdownReport> {
     if (this.stopping !== undefined) return this.stopping;
     this.state = 'stopping';
+    this.stopSignal = signal;
     this.waiters.cancel(clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', 'the cluster is shutting down'));
     for (const listener of this.registry.all()) listener.close();
     const all = [...this.workers.values()];
@@ -345,7 +347,9 @@ export class Supervisor {
   private retire(worker: WorkerProcess, reason: LeaveReason): void {
     if (!worker.leaves(reason)) return;
     for (const key of worker.keys) this.registry.get(key)?.unroute(worker);
-    if (reason.kind !== 'self' && !worker.post({ act: 'drain', timeout: this.options.shutdownTimeout })) worker.kill('SIGKILL');
+    // The app in the worker gets it as the signal that stops the cluster, SIGTERM otherwise (a reload, a scale-down, a recycle).
+    const signal = reason.kind === 'stop' ? this.stopSignal : 'SIGTERM';
+    if (reason.kind !== 'self' && !worker.post({ act: 'drain', timeout: this.options.shutdownTimeout, signal })) worker.kill('SIGKILL');
   }
 
   private killFor(worker: WorkerProcess, why: 'not ready' | 'deadline' | 'hung'): void {

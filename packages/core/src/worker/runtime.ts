@@ -7,6 +7,7 @@ import { bindHandle, hasOwnTicketKeys, messageOfLostHandle, onInternalMessage, p
 import { closeStray, deliverPrimaryMessage, envelope, isOurs, verifyPrimaryMessage, type Acks, type ListenQuery, type PrimaryMessageHandlers, type Sockname, type Transport, type WorkerMessage } from '../protocol.js';
 import { acceptedConnections, openConnections, shed, track, watchCloses } from '../drain/connections.js';
 import { exitAfterDrain } from '../drain/exit-after-drain.js';
+import { AppSignalListeners } from '../supervision/app-signal-listeners.js';
 import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, logLine, reportRuntimeError } from './guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
@@ -73,10 +74,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   private readonly shutdownHooks: (() => unknown)[] = [];
   private readyScheduled = false;
   private draining = false;
-  /**
-   * Set once a signal reached the app's own listeners, or a drain called them: the app runs
-   * a shutdown of its own. Resolved when it says it is done without exiting.
-   */
+  /** The listeners the app adds for SIGINT and SIGTERM, which a drain calls. */
+  private appSignals!: AppSignalListeners;
+  /** Set once a drain called the app's own listeners; resolved when it says it is done without exiting. */
   private appShutdown: PromiseWithResolvers<void> | undefined;
   private accepted: number[] = [];
   private refused: number[] = [];
@@ -130,8 +130,13 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       else this.lostHandle(messageOfLostHandle(message, handle));
     }));
     // Ctrl-C reaches the whole process group; the primary drives shutdown, not each worker.
-    process.on('SIGINT', () => this.signalled('SIGINT'));
-    process.on('SIGTERM', () => this.signalled('SIGTERM'));
+    const onSigint = () => this.signalled('SIGINT');
+    const onSigterm = () => this.signalled('SIGTERM');
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    // Before any app code: every listener it adds for them is the drain's to call.
+    this.appSignals = new AppSignalListeners(['SIGINT', 'SIGTERM'], new Set([onSigint, onSigterm] as never[]), logLine);
+    this.appSignals.install();
     // The primary is gone (or let go of us): finish what is in flight, then exit.
     process.on('disconnect', () => void this.drain(this.shutdownTimeout));
     ignoreBrokenOutputPipes();
@@ -159,20 +164,13 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * A signal Node delivered: the listeners the app added for it run right after this one
-   * (registered first, before any app code ran), and begin the app's own shutdown. One
-   * that finds them gone again was raised by the app once its shutdown took them away
-   * (NestJS does, expecting to die of it): the app is done. SIGTERM drains; SIGINT, which
-   * Ctrl-C sends to the whole process group, is the primary's to act on, unless it is such
-   * a sign that the app is done.
+   * A signal Node delivered. SIGTERM drains; SIGINT, which Ctrl-C sends to the whole process
+   * group, is the primary's to act on (it drains each worker). Once the app's own listeners
+   * have been called, either one is the app raising it again as its shutdown ends (NestJS
+   * does, expecting to die of it): the app is done.
    */
   private signalled(signal: 'SIGINT' | 'SIGTERM'): void {
-    if (appListeners(signal) > 0) {
-      this.appShutdown ??= Promise.withResolvers<void>();
-    } else if (this.appShutdown !== undefined) {
-      this.appShutdown.resolve();
-      void this.drain(this.shutdownTimeout);
-    }
+    if (this.appShutdown !== undefined) return this.appShutdown.resolve();
     if (signal === 'SIGTERM') void this.drain(this.shutdownTimeout);
   }
 
@@ -180,21 +178,15 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
    * Stops accepting, finishes in-flight requests (up to `timeout` ms), runs the beforeExit
    * hooks and exits; whatever still runs shortly after `timeout` is cut short.
    *
-   * Every drain is a SIGTERM to the app, as plain `node` gets one: the app's own 'SIGTERM'
-   * listeners (NestJS's shutdown hooks, terminus, close-with-grace, an OpenTelemetry flush)
-   * run once, beside the drain. Node called them already when a real SIGTERM began it;
-   * otherwise they are called here, unless a signal began the app's shutdown already (a
-   * Ctrl-C to the process group reached its SIGINT listeners). With such listeners the app
-   * says when the process is done (see exitAfterDrain).
+   * Every drain is a SIGTERM to the app (`signal`: SIGINT when a Ctrl-C stops the cluster),
+   * as plain `node` gets one: the app's own listeners for it (NestJS's shutdown hooks,
+   * terminus, close-with-grace, an OpenTelemetry flush), set aside as the app added them
+   * (see AppSignalListeners), are called once its in-flight requests have finished, and
+   * the app then says when the process is done (see exitAfterDrain).
    */
-  async drain(timeout: number): Promise<void> {
+  async drain(timeout: number, signal: 'SIGINT' | 'SIGTERM' = 'SIGTERM'): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    if (this.appShutdown === undefined && appListeners('SIGTERM') > 0) {
-      this.appShutdown = Promise.withResolvers<void>();
-      // A macrotask of its own, as a signal is: what a listener throws is uncaught, as it would be.
-      setImmediate(() => process.emit('SIGTERM', 'SIGTERM'));
-    }
     this.send({ act: 'draining' });
     for (const { proxy } of this.registrations.values()) proxy.detach();
     // An app that listens closes its WebSockets and event streams its own way; we do not.
@@ -209,16 +201,22 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const cut = (connections: number) => this.send({ act: 'cut', connections });
     let drained = false;
     const settled = async (deadline: number) => {
-      drained = true;
       await this.sendFinalMetrics();
       const pending = this.inFlight.pending;
       if (await this.inFlight.settled(deadline) || pending === 0) return;
       logLine(`clusterize: worker ${this.id} (pid ${process.pid}) exits with ${this.inFlight.pending} of its messages to the primary unsent (passed-back connections among them are lost)`);
     };
-    if (this.appShutdown !== undefined) process.once('exit', () => drained || this.exitedByApp(servers));
+    // The app ends the process itself (process.exit in a timer, or in a hook), maybe before the drain is done.
+    process.once('exit', () => drained || this.exitedByApp(servers));
+    const appListens = this.appSignals.has(signal);
     await exitAfterDrain(servers, timeout, {
       who: `worker ${this.id} (pid ${process.pid})`, log: logLine, politely, cut, hooks: this.shutdownHooks, settled,
-      appShutdown: this.appShutdown?.promise,
+      appShutdown: !appListens ? undefined : () => {
+        drained = true;
+        this.appShutdown = Promise.withResolvers<void>();
+        this.appSignals.call(signal);
+        return this.appShutdown.promise;
+      },
     });
   }
 
@@ -338,7 +336,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
       }
       this.scheduleReport();
     },
-    drain: ({ timeout }) => void this.drain(timeout),
+    drain: ({ timeout, signal }) => void this.drain(timeout, signal),
     ping: ({ seq }) => {
       this.send({
         act: 'pong', seq, rss: this.memory.read(), delay: this.loopDelay.take(),
@@ -482,11 +480,6 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     }
     this.send(acks);
   }
-}
-
-/** Listeners for `signal` other than the runtime's own (the first, added before any app code ran). */
-function appListeners(signal: 'SIGINT' | 'SIGTERM'): number {
-  return Math.max(0, process.listenerCount(signal) - 1);
 }
 
 /** Node fills a query loosely (backlog may be `false`, fd `undefined`): send only clean values. */
