@@ -9,6 +9,7 @@ import { validateWorkerCount, type ResolvedOptions } from '../options.js';
 import { AdminServer, reportOf } from '../admin/admin-server.js';
 import { ClusterStats } from '../admin/cluster-stats.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
+import { NodeClusterBridge } from './node-cluster-bridge.js';
 import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
 import { ListenerRegistry } from '../listeners/listener-registry.js';
 import { MetricsCollector } from '../admin/metrics-collector.js';
@@ -84,6 +85,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly stats = new ClusterStats();
   private readonly metricsCollector: MetricsCollector;
   private readonly admin: AdminServer | undefined;
+  /** node:cluster's view of the workers, for code written for it. */
+  private readonly nodeCluster: NodeClusterBridge;
   private adminAt: AddressInfo | undefined;
   private startCalled = false;
   /** Set by `withdraw()`: /readyz answers 503 while the cluster still serves. */
@@ -94,6 +97,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   constructor(readonly options: ResolvedOptions) {
     super();
+    this.nodeCluster = new NodeClusterBridge((line) => this.options.log(line));
     this.policy = getPolicy(options.policy);
     this.policy.assertSupported?.();
     this.registry = new ListenerRegistry(this.policy, options, this.stats, (line) => this.options.log(line));
@@ -107,6 +111,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       exit: (worker) => {
         // Not asked to leave, yet gone: it crashed (or never became ready in time).
         if (worker.leaving === undefined && this.supervisor.state === 'running') this.stats.restarted('crash');
+        this.nodeCluster.exited(worker.id, worker.exit?.code ?? null, worker.exit?.signal ?? null);
         this.announce('exit', snapshot(worker), worker.exit?.code ?? null, worker.exit?.signal ?? null);
       },
       recycle: (worker, kind, detail) => {
@@ -311,6 +316,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     relayTo(process.stderr).add(child.stderr, record);
     onInternalMessage(child, (message, handle) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));
+    this.nodeCluster.forked(id, child);
     child.on('error', (error) => {
       if (child.pid !== undefined) return this.options.log(`clusterize: worker ${id}: ${error.message}`);
       // The spawn itself failed (EMFILE, EAGAIN): there is no process and no 'exit' will come.
