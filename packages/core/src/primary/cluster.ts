@@ -10,6 +10,7 @@ import { AdminServer, reportOf } from '../admin/admin-server.js';
 import { ClusterStats } from '../admin/cluster-stats.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
 import { NodeClusterBridge } from './node-cluster-bridge.js';
+import { runPrimaryModules } from './primary-modules.js';
 import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
 import { ListenerRegistry } from '../listeners/listener-registry.js';
 import { MetricsCollector } from '../admin/metrics-collector.js';
@@ -149,10 +150,20 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     });
   }
 
-  /** Forks the workers; resolves once every one of them is ready, rejects (START_FAILED) if they cannot start. */
+  /**
+   * Runs the primary's modules, then forks the workers; resolves once every one of them is
+   * ready, rejects (START_FAILED) if a module fails or the workers cannot start.
+   */
   start(): Promise<void> {
     if (this.startCalled) throw clusterizeError('ERR_CLUSTERIZE_ALREADY_STARTED', 'start() was already called');
     this.startCalled = true;
+    const { primaryModules, log } = this.options;
+    if (primaryModules.length === 0) return this.forkWorkers();
+    // A shutdown while the modules ran leaves nothing to fork: start() resolves, as on a shutdown during start-up.
+    return runPrimaryModules(primaryModules, this, log).then(() => (this.supervisor.state === 'idle' ? this.forkWorkers() : undefined));
+  }
+
+  private forkWorkers(): Promise<void> {
     this.health.start();
     if (this.admin === undefined) return this.supervisor.start();
     // The admin port first: a port that is taken stops the start before any worker is forked.
