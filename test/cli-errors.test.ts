@@ -34,6 +34,8 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: 'a script that does not exist', args: [missing], code: 'SCRIPT_NOT_FOUND', names: new RegExp(between(missing)) },
   { input: 'a directory as the script', args: [fixture('')], code: 'SCRIPT_NOT_FOUND', names: /fixtures/ },
   { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)} cannot be read`) },
+  { input: 'a primary module that does not exist', args: ['--primary-module', missing, script], code: 'SCRIPT_NOT_FOUND', names: new RegExp(`--primary-module ${between(missing)} does not exist`) },
+  { input: 'a primary module nobody may read (mode 000)', args: ['--primary-module', noReadBit, script], code: 'SCRIPT_UNREADABLE', names: new RegExp(`--primary-module ${between(noReadBit)} cannot be read`) },
   { input: 'an unknown policy', args: ['--policy', 'fastest', script], code: 'UNKNOWN_POLICY', names: /'fastest'/ },
   { input: 'a reload signal that stops the cluster', args: ['--reload-signal', 'SIGTERM', script], code: 'INVALID_OPTION', names: /--reload-signal must be one of 'SIGHUP', 'SIGUSR2', 'SIGUSR1', got 'SIGTERM'/ },
   { input: 'a non-numeric timeout', args: ['--shutdown-timeout', 'soon', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .*'soon'/ },

@@ -74,6 +74,22 @@ describe('parseCommandLine', () => {
   });
 });
 
+describe('--primary-module', () => {
+  const primary = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
+
+  it('is repeatable: each file, resolved against the current directory, in the order given', () => {
+    expect(run(['server.js']).primaryModules).toBeUndefined();
+    const relative = primary('listen.mjs').replace(`${process.cwd()}/`, '');
+    expect(run(['--primary-module', primary('hello.mjs'), `--primary-module=${relative}`, 'server.js']).primaryModules)
+      .toEqual([primary('hello.mjs'), primary('listen.mjs')]);
+  });
+
+  it('a file that does not exist, or a folder, names the flag and the path', () => {
+    fails(['--primary-module', '/no/such/primary.mjs', 'server.js'], 'SCRIPT_NOT_FOUND', /^Script not found: --primary-module \/no\/such\/primary\.mjs does not exist$/);
+    fails(['--primary-module', primary(''), 'server.js'], 'SCRIPT_NOT_FOUND', /--primary-module .*fixtures\/? is not a file$/);
+  });
+});
+
 describe('admin flags and clusterize status', () => {
   it('--admin-port turns the admin server on, on 127.0.0.1 unless --admin-host says otherwise', () => {
     expect(run(['server.js']).admin).toBeUndefined();

@@ -6,7 +6,7 @@ import {
 
 const script = '/srv/server.js';
 const resolve = (options: Record<string, unknown>) => resolveOptions({ script, ...options } as ClusterOptions);
-const coded = (name: 'TypeError' | 'RangeError', code: string, message: RegExp) =>
+const coded = (name: 'Error' | 'TypeError' | 'RangeError', code: string, message: RegExp) =>
   expect.objectContaining({ name, code: `ERR_CLUSTERIZE_${code}`, message: expect.stringMatching(message) });
 
 afterEach(() => {
@@ -60,6 +60,16 @@ describe('time options stay within what Node timers accept', () => {
       workers: 2, policy: 'shared', shutdownTimeout: 10_000, shutdownDelay: 0, readyTimeout: 30_000, restartDelay: 100, maxRestartDelay: 30_000,
       heartbeatTimeout: 30_000, maxMemory: 0, maxAge: 0, maxSurge: 1, maxMessageSize: 16, signals: true, reloadSignal: 'SIGHUP', script,
     });
+  });
+});
+
+describe('primaryModules', () => {
+  it('is a list of readable files, as absolute paths; none by default', () => {
+    const file = new URL('../fixtures/hello.mjs', import.meta.url).pathname;
+    expect(resolve({ workers: 2 }).primaryModules).toEqual([]);
+    expect(resolve({ workers: 2, primaryModules: [file] }).primaryModules).toEqual([file]);
+    expect(() => resolve({ workers: 2, primaryModules: file })).toThrow(coded('TypeError', 'INVALID_OPTION', /primaryModules must be an array of strings$/));
+    expect(() => resolve({ workers: 2, primaryModules: ['/no/such.mjs'] })).toThrow(coded('Error', 'SCRIPT_NOT_FOUND', /primaryModules \/no\/such\.mjs does not exist$/));
   });
 });
 

@@ -12,7 +12,9 @@
  *
  * 1. `cluster._getServer`: `lib/net.js` `listenInCluster` hands it every non-exclusive
  *    `listen()` when `cluster.isPrimary` (and `isMaster`) is false, so every listen form is
- *    parsed by Node and bind errors come back through Node's own error path.
+ *    parsed by Node and bind errors come back through Node's own error path. `lib/dgram.js`
+ *    hands it every non-exclusive UDP `bind()` when `cluster.isWorker` is true, which a
+ *    worker shows node:cluster code (worker/node-cluster-view.ts): see 16.
  *    Used: worker/runtime.ts (routeListenCalls). Self-test: worker, behavioural: a server's
  *    listen() reaches it.
  * 2. A server adopts the handle `_getServer` answers with (net.js `setupListenHandle`): it
@@ -70,8 +72,14 @@
  *    worker/runtime.ts (shareTicketKeys, through hasOwnTicketKeys). Not self-tested: a TLS server costs
  *    about 10 ms to create in a fresh process. Should it change, keys the app set are
  *    replaced by the cluster's shared ones (resumption still works on every worker).
+ * 16. `dgram._createSocketHandle(address, port, addressType, fd, flags)`: a bound UDP handle,
+ *    as Node's own cluster makes one for its workers (shared_handle.js). Public but
+ *    deprecated (DEP0112). A UDP socket that reaches the seam of 1 binds with it in the
+ *    worker, as in a plain process: the primary only shares TCP and pipe listeners.
+ *    Used: routeListenCalls. Self-test: worker, behavioural: it returns an unbound handle.
  */
 import cluster from 'node:cluster';
+import dgram from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -109,18 +117,63 @@ export interface ServerQuery {
 export type GetServerCallback = (errno: number, handle: ListenHandle | null) => void;
 type GetServer = (server: net.Server, query: ServerQuery, callback: GetServerCallback) => void;
 
+/** What `lib/dgram.js` sends to `cluster._getServer` for one bind() (1, 16). */
+interface DatagramQuery {
+  address: string | null;
+  port: number | null;
+  addressType: 'udp4' | 'udp6';
+  fd: number;
+  flags: number | null;
+}
+
 interface ClusterSeam {
   isPrimary: boolean;
   isMaster: boolean;
-  _getServer: GetServer;
+  _getServer(server: unknown, query: ServerQuery | DatagramQuery, callback: GetServerCallback): void;
 }
 
-/** Routes every non-exclusive listen() of this process to `getServer` (1). */
+function isDatagram(query: ServerQuery | DatagramQuery): query is DatagramQuery {
+  return query.addressType === 'udp4' || query.addressType === 'udp6';
+}
+
+/** Routes every non-exclusive listen() of this process to `getServer` (1); UDP sockets bind here (16). */
 export function routeListenCalls(getServer: GetServer): void {
   const seam = cluster as unknown as ClusterSeam;
   seam.isPrimary = false;
   seam.isMaster = false;
-  seam._getServer = getServer;
+  seam._getServer = (server, query, callback) => {
+    if (!isDatagram(query)) return getServer(server as net.Server, query, callback);
+    const handle = createDatagramHandle(query);
+    if (typeof handle === 'number') callback(handle, null);
+    else callback(0, handle as ListenHandle);
+  };
+}
+
+type CreateSocketHandle = (address: string | null, port: number | null, addressType: string, fd: number, flags: number | null) => RawHandle | number;
+
+/**
+ * A UDP handle bound as `query` asks (16), or a negative errno. The deprecation warning is
+ * held back: the app never called the deprecated function, and `--throw-deprecation` would
+ * make the warning an exception.
+ */
+function createDatagramHandle(query: DatagramQuery): RawHandle | number {
+  const create = (dgram as unknown as { _createSocketHandle: CreateSocketHandle })._createSocketHandle;
+  const warn = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    return create(query.address, query.port, query.addressType, query.fd, query.flags);
+  } finally {
+    process.noDeprecation = warn;
+  }
+}
+
+/** Whether dgram can still make a UDP handle (16): an unbound one is made and closed. */
+export function canCreateDatagramHandles(): boolean {
+  if (typeof (dgram as unknown as { _createSocketHandle?: unknown })._createSocketHandle !== 'function') return false;
+  const handle = createDatagramHandle({ address: null, port: 0, addressType: 'udp4', fd: -1, flags: 0 });
+  if (typeof handle === 'number') return false;
+  handle.close();
+  return true;
 }
 
 /**

@@ -3,6 +3,7 @@ import { WORKERS_ENV } from './worker-env.js';
 import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
+import { checkScript } from './script.js';
 
 export const MAX_WORKERS = 1024;
 
@@ -124,6 +125,11 @@ export function resolveScript(value: unknown, source: string): string {
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be a path to the script the workers run`);
   }
   return script;
+}
+
+/** The primary's modules: readable files (checkScript), as absolute paths. */
+export function resolvePrimaryModules(value: unknown, source: string): readonly string[] {
+  return resolveStringList(value, source, []).map((path) => checkScript(path, source));
 }
 
 /** A copy of `value`, an array of strings, or `fallback` when it is not given. */

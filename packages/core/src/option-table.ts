@@ -1,10 +1,11 @@
 import { DEFAULT_POLICY, type PolicyName } from './listeners/policies/index.js';
 import {
   DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
-  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveLog, resolvePolicy, resolveReloadSignal,
+  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveLog, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
   resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type ReloadSignal,
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
+import { checkScript } from './script.js';
 
 /**
  * Every option, one row each: its doc comment (editors show it on ClusterOptions), how a
@@ -119,6 +120,22 @@ export const optionTable = {
   }),
   /** Extra environment variables for the workers. */
   env: custom<Readonly<Record<string, string>>, Readonly<Record<string, string>>>({ shownDefault: "this process's", resolve: resolveEnv }),
+  /**
+   * Modules the primary imports, in order, before the workers start: the primary side of
+   * libraries written for node:cluster (the socket.io cluster adapter's setupPrimary(),
+   * ClusterMemoryStorePrimary, prom-client's AggregatorRegistry). A default export that is
+   * a function is called with the Cluster and awaited. Readable files; a relative path is
+   * resolved against the current directory. Default: none.
+   */
+  primaryModules: custom<readonly string[], readonly string[]>({
+    shownDefault: 'none',
+    resolve: (value, source) => resolvePrimaryModules(value, source),
+    flags: [{
+      names: ['--primary-module'], value: 'FILE',
+      help: 'run this module in the primary before the workers start (repeatable);\nits default export, if a function, is called with the Cluster',
+      parse: (text, source, given) => [...(given ?? []), checkScript(text, source)],
+    }],
+  }),
   /** Where the cluster's own log lines go. Default: standard error. */
   log: custom<(line: string) => void, (line: string) => void>({ shownDefault: 'standard error', resolve: resolveLog }),
   /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on reloadSignal. Default true. */

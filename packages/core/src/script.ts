@@ -5,22 +5,24 @@ import { clusterizeError } from './errors.js';
 /**
  * The absolute path of the script the workers run (a relative one is resolved against the
  * current directory), checked before any worker starts: a worker that cannot load its
- * script would only crash, be replaced and crash again.
+ * script would only crash, be replaced and crash again. The primary's modules are checked
+ * the same way; `source` then names the option in messages (`--primary-module`).
  */
-export function checkScript(script: string): string {
+export function checkScript(script: string, source?: string): string {
   const path = resolve(script);
+  const named = source === undefined ? path : `${source} ${path}`;
   let stats: Stats;
   try {
     stats = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES') throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${path} cannot be reached (a folder on the way denies access)`);
-    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${path} does not exist`);
+    if (code === 'EACCES') throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named} cannot be reached (a folder on the way denies access)`);
+    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${named} does not exist`);
   }
-  if (!stats.isFile()) throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${path} is not a file`);
+  if (!stats.isFile()) throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${named} is not a file`);
   // access() says yes to root whatever the mode, so a file nobody may read is refused by its mode too.
   if ((stats.mode & 0o444) === 0 || !isReadable(path)) {
-    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${path} cannot be read by this user (mode ${(stats.mode & 0o777).toString(8).padStart(3, '0')})`);
+    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named} cannot be read by this user (mode ${(stats.mode & 0o777).toString(8).padStart(3, '0')})`);
   }
   return path;
 }

@@ -9,6 +9,8 @@ import { validateWorkerCount, type ResolvedOptions } from '../options.js';
 import { AdminServer, reportOf } from '../admin/admin-server.js';
 import { ClusterStats } from '../admin/cluster-stats.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
+import { NodeClusterBridge } from './node-cluster-bridge.js';
+import { runPrimaryModules } from './primary-modules.js';
 import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
 import { ListenerRegistry } from '../listeners/listener-registry.js';
 import { MetricsCollector } from '../admin/metrics-collector.js';
@@ -87,6 +89,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly stats = new ClusterStats();
   private readonly metricsCollector: MetricsCollector;
   private readonly admin: AdminServer | undefined;
+  /** node:cluster's view of the workers, for code written for it. */
+  private readonly nodeCluster: NodeClusterBridge;
   private adminAt: AddressInfo | undefined;
   private startCalled = false;
   /** Set by `withdraw()`: /readyz answers 503 while the cluster still serves. */
@@ -97,6 +101,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   constructor(readonly options: ResolvedOptions) {
     super();
+    this.nodeCluster = new NodeClusterBridge((line) => this.options.log(line));
     this.policy = getPolicy(options.policy);
     this.policy.assertSupported?.();
     this.registry = new ListenerRegistry(this.policy, options, this.stats, (line) => this.options.log(line));
@@ -110,6 +115,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       exit: (worker) => {
         // Not asked to leave, yet gone: it crashed (or never became ready in time).
         if (worker.leaving === undefined && this.supervisor.state === 'running') this.stats.restarted('crash');
+        this.nodeCluster.exited(worker.id, worker.exit?.code ?? null, worker.exit?.signal ?? null);
         this.announce('exit', snapshot(worker), worker.exit?.code ?? null, worker.exit?.signal ?? null);
       },
       recycle: (worker, kind, detail) => {
@@ -147,10 +153,20 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     });
   }
 
-  /** Forks the workers; resolves once every one of them is ready, rejects (START_FAILED) if they cannot start. */
+  /**
+   * Runs the primary's modules, then forks the workers; resolves once every one of them is
+   * ready, rejects (START_FAILED) if a module fails or the workers cannot start.
+   */
   start(): Promise<void> {
     if (this.startCalled) throw clusterizeError('ERR_CLUSTERIZE_ALREADY_STARTED', 'start() was already called');
     this.startCalled = true;
+    const { primaryModules, log } = this.options;
+    if (primaryModules.length === 0) return this.forkWorkers();
+    // A shutdown while the modules ran leaves nothing to fork: start() resolves, as on a shutdown during start-up.
+    return runPrimaryModules(primaryModules, this, log).then(() => (this.supervisor.state === 'idle' ? this.forkWorkers() : undefined));
+  }
+
+  private forkWorkers(): Promise<void> {
     this.health.start();
     if (this.admin === undefined) return this.supervisor.start();
     // The admin port first: a port that is taken stops the start before any worker is forked.
@@ -316,6 +332,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     relayTo(process.stderr).add(child.stderr, record);
     onInternalMessage(child, (message, handle) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));
+    this.nodeCluster.forked(id, child);
     child.on('error', (error) => {
       if (child.pid !== undefined) return this.options.log(`clusterize: worker ${id}: ${error.message}`);
       // The spawn itself failed (EMFILE, EAGAIN): there is no process and no 'exit' will come.

@@ -1,5 +1,6 @@
 import { EXIT_NODE_INTERNALS, missingInternal, workerInternalsLine } from '../node-internals-check.js';
 import { logLine } from './guard.js';
+import { presentNodeClusterWorker } from './node-cluster-view.js';
 import { blockOnOutputPipes } from './output-pipes.js';
 import { WorkerRuntime } from './runtime.js';
 import { takeToken } from './token.js';
@@ -32,6 +33,7 @@ export function startWorker(): WorkerRuntime | undefined {
   const runtime = new WorkerRuntime(id, slot, token, settings);
   holder[RUNTIME] = runtime;
   runtime.start();
+  presentNodeClusterWorker(runtime, settings.shutdownTimeout);
   return runtime;
 }
 
