@@ -199,8 +199,10 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     const servers = [...this.registrations.values()].map(({ server }) => server);
     // The primary logs what was cut, and a shutdown that cut anything exits non-zero.
     const cut = (connections: number) => this.send({ act: 'cut', connections });
+    /** The drain is over: an exit from here on cuts nothing the drain did not count. */
     let drained = false;
     const settled = async (deadline: number) => {
+      drained = true;
       await this.sendFinalMetrics();
       const pending = this.inFlight.pending;
       if (await this.inFlight.settled(deadline) || pending === 0) return;
@@ -212,7 +214,6 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     await exitAfterDrain(servers, timeout, {
       who: `worker ${this.id} (pid ${process.pid})`, log: logLine, politely, cut, hooks: this.shutdownHooks, settled,
       appShutdown: !appListens ? undefined : () => {
-        drained = true;
         this.appShutdown = Promise.withResolvers<void>();
         this.appSignals.call(signal);
         return this.appShutdown.promise;
@@ -220,11 +221,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     });
   }
 
-  /** The app ended the process during the drain (process.exit in its hook): what was still open is cut, and said so. */
+  /** The app ended the process before the drain was over (process.exit in a timer, say): what was still open is cut, and said so. */
   private exitedByApp(servers: readonly net.Server[]): void {
     const open = servers.reduce((sum, server) => sum + openConnections(server), 0);
     if (open === 0) return;
-    logLine(`clusterize: worker ${this.id} (pid ${process.pid}): the app exited while draining with ${open} connection${open === 1 ? '' : 's'} still open, which were cut; call process.exit only once server.close() has called back`);
+    logLine(`clusterize: worker ${this.id} (pid ${process.pid}): the app exited (process.exit) while the drain still had ${open} connection${open === 1 ? '' : 's'} open, which were cut`);
     // A small message is written at once when the channel is free: the primary counts what was cut.
     this.send({ act: 'cut', connections: open });
   }
