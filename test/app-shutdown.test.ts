@@ -294,8 +294,21 @@ describe('NestJS enableShutdownHooks()', () => {
     await until(() => started.every((pid) => !isAlive(pid)), 5_000, 'the workers exiting');
     expectHooks(logs.HOOK_LOG, started, NEST);
     expect(startedWorkers(logs.HOOK_LOG)).toEqual(started);
+    // The primary's own Nest app closed too, once, after its workers were gone.
+    expectHooks(logs.HOOK_LOG, [running.child.pid!], NEST);
     expectNoUncleanExit(running);
   }, 60_000);
+
+  it('in-process (workers: 0): SIGTERM runs the Nest hooks once, after the drain, and the process exits 0', async () => {
+    const logs = logFiles();
+    const running = run([fixture('shutdown/nest-plugin.mjs')], { env: { ...logs, CLUSTERIZE_WORKERS: '0' } });
+    cluster = running;
+    const port = await readyPort(running);
+    expect([...(await serve(port, 1, 2)).keys()]).toEqual([running.child.pid]);
+    running.child.kill('SIGTERM');
+    expect(await within(running.exited, 10_000, 'the process exiting')).toEqual({ code: 0, signal: null });
+    expectHooks(logs.HOOK_LOG, [running.child.pid!], NEST);
+  }, 30_000);
 
   it('plugin style with useProcessExit (Nest calls process.exit(0) after its hooks, in the primary too): SIGHUP still reloads, and the primary keeps running and serving', async () => {
     const logs = logFiles();
