@@ -3,6 +3,7 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { assertSupportedNode, MIN_NODE_VERSION } from '../packages/core/src/node-version.ts';
 import { CLI, fixture, run, within } from './helpers.ts';
 import { watchOutput } from './internal-errors.ts';
 
@@ -96,10 +97,13 @@ describe.runIf(setpriv !== undefined)('clusterize CLI run by an unprivileged use
   });
 });
 
-/** A Node.js on PATH (outside node_modules) older than the CLI needs, if the system has one. */
+/**
+ * A Node.js older than clusterize needs, if the system has one: on PATH outside node_modules
+ * (whose `node` is the pinned toolchain), or where distributions and installers put it.
+ */
 async function oldSystemNode(): Promise<{ path: string; version: string } | undefined> {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !dir.includes('node_modules'));
-  for (const dir of dirs) {
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !dir.includes('node_modules'));
+  for (const dir of new Set([...onPath, '/usr/local/bin', '/usr/bin'])) {
     const path = join(dir, 'node');
     try {
       accessSync(path, constants.X_OK);
@@ -115,7 +119,7 @@ async function oldSystemNode(): Promise<{ path: string; version: string } | unde
 }
 
 // The pure check is unit-tested in test/unit/node-version.test.ts; this runs the real CLI
-// on the machine's own older Node.js, where there is one (Node 20 here).
+// and library on the machine's own older Node.js, where there is one (Node 20 here).
 const oldNode = await oldSystemNode();
 
 describe.runIf(oldNode !== undefined)(`clusterize CLI on Node.js ${oldNode?.version ?? '< 22.12'}`, () => {
@@ -127,4 +131,21 @@ describe.runIf(oldNode !== undefined)(`clusterize CLI on Node.js ${oldNode?.vers
       expect(output).toContain(`needs 22.12.0 or newer, this is ${oldNode!.version}`);
     });
   }
+});
+
+describe('the library on a Node.js older than 22.12', () => {
+  it('importing @clusterize/core throws the CLI\'s coded error naming both versions, before anything else can fail', async () => {
+    if (oldNode === undefined) {
+      // No older Node.js here: the check index.ts runs first, with an older version.
+      expect(() => assertSupportedNode('20.20.2')).toThrow(expect.objectContaining({
+        code: 'ERR_CLUSTERIZE_UNSUPPORTED_NODE', message: `Unsupported Node.js version: needs ${MIN_NODE_VERSION} or newer, this is 20.20.2`,
+      }));
+      return;
+    }
+    const { code, output } = await within(runCommand(oldNode.path, [fixture('import-core.mjs')]), 5_000, 'the script exiting');
+    expect(code).toBe(1);
+    expect(output).toContain(`Error: Unsupported Node.js version: needs ${MIN_NODE_VERSION} or newer, this is ${oldNode.version}`);
+    expect(output).toContain("code: 'ERR_CLUSTERIZE_UNSUPPORTED_NODE'");
+    expect(output).not.toMatch(/imported|withResolvers/);
+  });
 });

@@ -1,3 +1,4 @@
+import './node-version-gate.js';
 export { createCluster, startCluster } from './start.js';
 export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError, type ShutdownReport } from './primary/cluster.js';
 export { EXIT_CUT_AT_DEADLINE } from './supervision/signals.js';
