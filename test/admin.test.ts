@@ -253,7 +253,7 @@ describe('the admin port', () => {
     try {
       const second = run([CLI, '--workers', '1', '--admin-port', String(first.admin), fixture('hello.mjs')]);
       expect((await second.exited).code).toBe(1);
-      expect(second.output()).toMatch(new RegExp(`clusterize: Admin server cannot listen: the admin server cannot listen on 127\\.0\\.0\\.1:${first.admin}: EADDRINUSE \\[ERR_CLUSTERIZE_ADMIN_LISTEN\\]`));
+      expect(second.output()).toMatch(new RegExp(`clusterize: Admin server cannot listen: 127\\.0\\.0\\.1:${first.admin}: EADDRINUSE \\[ERR_CLUSTERIZE_ADMIN_LISTEN\\]`));
       expect(second.output()).not.toMatch(/starting 1 worker[\s\S]*ready on/);
     } finally {
       await first.stop('SIGKILL');

@@ -34,7 +34,7 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: 'no script', args: ['--workers', '2'], code: 'MISSING_SCRIPT', names: /script/ },
   { input: 'a script that does not exist', args: [missing], code: 'SCRIPT_NOT_FOUND', names: new RegExp(between(missing)) },
   { input: 'a directory as the script', args: [fixture('')], code: 'SCRIPT_NOT_FOUND', names: /fixtures/ },
-  { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)} cannot be read`) },
+  { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)}: mode 000 lets nobody read it`) },
   { input: 'an unknown policy', args: ['--policy', 'fastest', script], code: 'UNKNOWN_POLICY', names: /'fastest'/ },
   { input: 'a reload signal that stops the cluster', args: ['--reload-signal', 'SIGTERM', script], code: 'INVALID_OPTION', names: /--reload-signal must be one of 'SIGHUP', 'SIGUSR2', 'SIGUSR1', got 'SIGTERM'/ },
   { input: 'a non-numeric timeout', args: ['--shutdown-timeout', 'soon', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .*'soon'/ },
@@ -86,14 +86,14 @@ describe.runIf(setpriv !== undefined)('clusterize CLI run by an unprivileged use
     const { code, output } = await within(asNobody(ownerOnly), 5_000, 'the CLI exiting');
     expect(code).toBe(2);
     expect(output).toMatch(oneLine('SCRIPT_UNREADABLE'));
-    expect(output).toContain(`${ownerOnly} cannot be read by this user (mode 600)`);
+    expect(output).toContain(`${ownerOnly}: mode 600 does not let this user (uid 65534) read it`);
   });
 
   it('a script in a folder it may not enter: one line, exit code 2', async () => {
     const { code, output } = await within(asNobody(behindClosedDir), 5_000, 'the CLI exiting');
     expect(code).toBe(2);
     expect(output).toMatch(oneLine('SCRIPT_UNREADABLE'));
-    expect(output).toContain(`${behindClosedDir} cannot be reached`);
+    expect(output).toContain(`${behindClosedDir}: a folder on the way denies this user (uid 65534) access`);
   });
 });
 

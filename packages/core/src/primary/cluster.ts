@@ -289,7 +289,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   private assertRunning(what: string): void {
-    if (!this.running) throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() needs a running cluster; it is ${this.supervisor.state}`);
+    if (!this.running) throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() was called while the cluster is ${this.supervisor.state}`);
   }
 
   /** Emits a public event; an application listener that throws is logged and never breaks the runtime. */

@@ -399,7 +399,7 @@ export class Supervisor {
     if (this.waiters.reloading) {
       for (const old of this.workers.values()) if (old.leaving === undefined) old.adoptedInto(this.generation);
       const error = clusterizeError('ERR_CLUSTERIZE_RELOAD_FAILED', `${report}; the old workers keep serving.${output}`);
-      this.options.log(`clusterize: reload failed: ${error.message}`);
+      this.options.log(`clusterize: ${error.message}`);
       this.waiters.failReloads(error);
     }
     this.waiters.failSteady(clusterizeError('ERR_CLUSTERIZE_SCALE_FAILED', `${report}; the cluster keeps trying with backoff.${output}`));
