@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertSupportedNode, MIN_NODE_VERSION } from '../packages/core/src/node-version.ts';
-import { CLI, fixture, run, within } from './helpers.ts';
+import { CLI, fixture, run, within, type Running } from './helpers.ts';
 import { watchOutput } from './internal-errors.ts';
 
 const script = fixture('hello.mjs');
@@ -147,5 +147,56 @@ describe('the library on a Node.js older than 22.12', () => {
     expect(output).toContain(`Error: Unsupported Node.js version: needs ${MIN_NODE_VERSION} or newer, this is ${oldNode.version}`);
     expect(output).toContain("code: 'ERR_CLUSTERIZE_UNSUPPORTED_NODE'");
     expect(output).not.toMatch(/imported|withResolvers/);
+  });
+});
+
+describe('a start that fails: a few lines, the cause on the last one', () => {
+  const cannotStart = fixture('cannot-start.mjs');
+  /** Every line `proc` printed, and the last one. */
+  const lines = (proc: Running) => proc.output().trimEnd().split('\n');
+  /** A line of a stack frame or of Node's "thrown here" header in clusterize's own files. */
+  const ownFrame = /packages\/core\/(dist|src)\//;
+
+  it('a script that throws at import: the last output of the last worker once, then one line naming the error', async () => {
+    const proc = run([CLI, '--workers', '2', cannotStart], { env: { CANNOT_START: 'throw' } });
+    expect(await within(proc.exited, 20_000, 'the CLI exiting')).toEqual({ code: 1, signal: null });
+    const printed = lines(proc);
+    // Before: 88 lines, the stack trace of every worker that failed and the cause line not last.
+    expect(printed.length, proc.output()).toBeLessThanOrEqual(22);
+    expect(printed.at(-1)).toMatch(/^clusterize: Start failed: worker \d+ \(pid \d+\) exited with code 1 before it was ready: Error: the configuration file is missing; 5 workers in a row failed to start \[ERR_CLUSTERIZE_START_FAILED\]$/);
+    const report = printed.findIndex((line) => /^clusterize: the last output of worker \d+ \(pid \d+\):$/.test(line));
+    const above = printed.slice(report + 1, -1);
+    expect(above.length).toBeGreaterThan(0);
+    expect(above.length).toBeLessThanOrEqual(20);
+    expect(above.every((line) => line === '' || line.startsWith('  '))).toBe(true);
+    expect(printed.filter((line) => line.trim() === 'Error: the configuration file is missing')).toEqual(['  Error: the configuration file is missing']);
+    expect(printed.filter((line) => ownFrame.test(line))).toEqual([]);
+  });
+
+  it('its port is taken: no stack frame from clusterize\'s files, and the last line names the address and EADDRINUSE', async () => {
+    const holder = run(['-e', "require('net').createServer().listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port) })"]);
+    try {
+      const port = (await holder.waitFor(/port (\d+)/))[1]!;
+      const proc = run([CLI, '--workers', '2', cannotStart], { env: { CANNOT_START: 'port', PORT: port } });
+      expect(await within(proc.exited, 20_000, 'the CLI exiting')).toEqual({ code: 1, signal: null });
+      const printed = lines(proc);
+      // Before: 192 lines, most of them clusterize's own frames (dist/worker/runtime.js, guard.js).
+      expect(printed.length, proc.output()).toBeLessThanOrEqual(32);
+      expect(printed.at(-1)).toMatch(new RegExp(`^clusterize: Start failed: worker \\d+ \\(pid \\d+\\) exited with code 1 before it was ready: could not listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE; 5 workers in a row failed to start \\[ERR_CLUSTERIZE_START_FAILED\\]$`));
+      expect(printed).toContain(`  Error: bind EADDRINUSE 127.0.0.1:${port}`);
+      expect(printed.filter((line) => ownFrame.test(line))).toEqual([]);
+    } finally {
+      await holder.stop('SIGKILL');
+    }
+  });
+
+  it('a script that never listens: the start fails after one readyTimeout, not five, and says it printed nothing', async () => {
+    const startedAt = Date.now();
+    const proc = run([CLI, '--workers', '2', '--ready-timeout', '1000', cannotStart], { env: { CANNOT_START: 'never' } });
+    expect(await within(proc.exited, 20_000, 'the CLI exiting')).toEqual({ code: 1, signal: null });
+    // Before: 5 workers in a row, each given readyTimeout (92 s with the default 30 s).
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(proc.output()).not.toMatch(/worker 3|starting a replacement/);
+    expect(lines(proc).at(-1)).toMatch(/^clusterize: Start failed: worker [12] \(pid \d+\) was not ready within 1000 ms; it printed nothing \[ERR_CLUSTERIZE_START_FAILED\]$/);
   });
 });

@@ -20,7 +20,7 @@ const title = (code: ErrorCode) => clusterizeError(code, '').message.slice(0, -'
 
 describe('error texts say each thing once', () => {
   it('no detail written in the code repeats its error\'s title', async () => {
-    const made = /clusterize(?:Type|Range)?Error\(\s*'(ERR_CLUSTERIZE_\w+)',\s*(['`])((?:\\.|(?!\2)[^\\])*)\2/g;
+    const made = /clusterize(?:(?:Type|Range)?Error|Report)\(\s*'(ERR_CLUSTERIZE_\w+)',\s*(['`])((?:\\.|(?!\2)[^\\])*)\2/g;
     let seen = 0;
     for (const { file, text } of await sources()) {
       for (const [, code, , detail] of text.matchAll(made)) {

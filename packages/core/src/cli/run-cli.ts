@@ -36,8 +36,10 @@ export async function runCli(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // ERR_CLUSTERIZE_START_FAILED: the script can never start; retrying forever would hide it.
     if (!isClusterizeError(error)) throw error;
-    process.stderr.write(`${cliErrorLine(error)}\n`);
     await cluster.shutdown();
+    await flushOutput();
+    // The cause last, under whatever the workers and the shutdown printed.
+    process.stderr.write(`${cliErrorLine(error)}\n`);
     await flushOutput();
     // A Node.js clusterize cannot run on is status 2 whichever process found out.
     process.exit(exitStatusOf(error));

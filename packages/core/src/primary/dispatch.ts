@@ -44,6 +44,7 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
 
   const listenFailed = (worker: WorkerProcess, query: ListenQuery, errno: number) => {
     const error = { code: getSystemErrorName(errno), address: query.address, port: query.port };
+    worker.couldNotListen(`${describeAddress(query)}: ${error.code}`);
     log(`clusterize: worker ${worker.id} could not listen on ${describeAddress(query)}: ${error.code}`);
     events.listenError(worker, error);
   };
