@@ -51,7 +51,9 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
 
   const handlers: WorkerMessageHandlers<WorkerProcess> = {
     hello: (worker) => {
-      if (worker.cameOnline()) events.online(worker);
+      if (!worker.cameOnline()) return;
+      supervisor.cameOnline(worker);
+      events.online(worker);
     },
     listen: (worker, { seq, query }) => {
       const acquired = registry.acquire(worker, query);

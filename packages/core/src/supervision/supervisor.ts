@@ -11,8 +11,9 @@ import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 /** A worker's last lines in a report of its failed start. */
 const OUTPUT_LINES_IN_REPORT = 20;
 /**
- * Before the cluster was ever ready, how long a new worker's output waits for it to be
- * ready: a start that fails at once (a script that throws at import, a taken port) is then
+ * Before the cluster was ever ready, how long a new worker's output waits for it to be ready
+ * once its runtime has loaded (on a busy machine, Node.js itself may take seconds to get
+ * there): a start that fails at once (a script that throws at import, a taken port) is then
  * reported by one worker's last lines, where every worker and every retry printed the same
  * stack trace; a slow start is seen as it goes after that.
  */
@@ -62,7 +63,7 @@ interface SupervisorHost {
  * the last request. Crashed workers, and workers that drain on their own, are replaced
  * after a backoff that doubles per failure in a row. Before the cluster has been ready
  * once, a failed start may stop it (see startFails in plan.ts), and each worker's output is
- * held back until it is ready, for START_OUTPUT_HOLD_MS at most.
+ * held back until it is ready, for START_OUTPUT_HOLD_MS after its runtime loaded at most.
  *
  * Each worker holds a slot, its place in the cluster (0 to target - 1), which the `sticky`
  * policy maps clients to: a replacement takes over its predecessor's slot, so its clients
@@ -154,6 +155,11 @@ export class Supervisor {
     worker.cut(connections);
     const plural = connections === 1 ? '' : 's';
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) cut ${connections} open connection${plural} at the shutdown deadline (shutdownTimeout ${this.options.shutdownTimeout} ms)`);
+  }
+
+  /** The worker's runtime loaded: output held back since its fork waits START_OUTPUT_HOLD_MS more for it to be ready, at most. */
+  cameOnline(worker: WorkerProcess): void {
+    worker.after(START_OUTPUT_HOLD_MS, () => worker.releaseOutput(), () => {});
   }
 
   /** The worker really accepts connections now. */
@@ -326,7 +332,6 @@ export class Supervisor {
       return false;
     }
     this.workers.set(id, worker);
-    if (!this.startedOnce) worker.after(START_OUTPUT_HOLD_MS, () => worker.releaseOutput(), () => {});
     this.host.fork(worker);
     return true;
   }
@@ -404,13 +409,12 @@ export class Supervisor {
    * it may stop the start (startFails). Returns true when the cluster is stopping.
    */
   private failedStart(worker: WorkerProcess): boolean {
-    const how = worker.failure ?? `${worker.describeExit()} before it was ready`;
-    const report = `new ${worker.label} ${how}`;
-    const output = describeOutput(worker);
     if (!this.startedOnce && startFails(worker.notReadyInTime ? 'not ready' : 'exited', ++this.failedStartsInARow)) {
       this.failStart(this.startFailure(worker));
       return true;
     }
+    const report = `new ${worker.label} ${worker.whyNotReady()}`;
+    const output = describeOutput(worker);
     if (this.waiters.reloading) {
       for (const old of this.workers.values()) if (old.leaving === undefined) old.adoptedInto(this.generation);
       const error = clusterizeReport('ERR_CLUSTERIZE_RELOAD_FAILED', `${report}; the old workers keep serving.${output}`);
