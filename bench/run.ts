@@ -36,7 +36,9 @@ setTimeout(() => {
   process.exit(1);
 }, DEADLINE_MS[mode]).unref();
 
-const command = process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event}` : `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+// npm sets npm_lifecycle_event for `npx` too (to 'npx'): only a bench script names how it ran.
+const script = process.env.npm_lifecycle_event;
+const command = script?.startsWith('bench') ? `npm run ${script}` : `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 const startedAt = new Date().toISOString();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

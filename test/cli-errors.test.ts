@@ -3,7 +3,8 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, fixture, run, within } from './helpers.ts';
+import { assertSupportedNode, MIN_NODE_VERSION } from '../packages/core/src/node-version.ts';
+import { CLI, fixture, run, within, type Running } from './helpers.ts';
 import { watchOutput } from './internal-errors.ts';
 
 const script = fixture('hello.mjs');
@@ -33,9 +34,9 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: 'no script', args: ['--workers', '2'], code: 'MISSING_SCRIPT', names: /script/ },
   { input: 'a script that does not exist', args: [missing], code: 'SCRIPT_NOT_FOUND', names: new RegExp(between(missing)) },
   { input: 'a directory as the script', args: [fixture('')], code: 'SCRIPT_NOT_FOUND', names: /fixtures/ },
-  { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)} cannot be read`) },
+  { input: 'a script nobody may read (mode 000)', args: [noReadBit], code: 'SCRIPT_UNREADABLE', names: new RegExp(`${between(noReadBit)}: mode 000 lets nobody read it`) },
   { input: 'a primary module that does not exist', args: ['--primary-module', missing, script], code: 'SCRIPT_NOT_FOUND', names: new RegExp(`--primary-module ${between(missing)} does not exist`) },
-  { input: 'a primary module nobody may read (mode 000)', args: ['--primary-module', noReadBit, script], code: 'SCRIPT_UNREADABLE', names: new RegExp(`--primary-module ${between(noReadBit)} cannot be read`) },
+  { input: 'a primary module nobody may read (mode 000)', args: ['--primary-module', noReadBit, script], code: 'SCRIPT_UNREADABLE', names: new RegExp(`--primary-module ${between(noReadBit)}: mode 000 lets nobody read it`) },
   { input: 'an unknown policy', args: ['--policy', 'fastest', script], code: 'UNKNOWN_POLICY', names: /'fastest'/ },
   { input: 'a reload signal that stops the cluster', args: ['--reload-signal', 'SIGTERM', script], code: 'INVALID_OPTION', names: /--reload-signal must be one of 'SIGHUP', 'SIGUSR2', 'SIGUSR1', got 'SIGTERM'/ },
   { input: 'a non-numeric timeout', args: ['--shutdown-timeout', 'soon', script], code: 'INVALID_OPTION', names: /--shutdown-timeout .*'soon'/ },
@@ -87,21 +88,24 @@ describe.runIf(setpriv !== undefined)('clusterize CLI run by an unprivileged use
     const { code, output } = await within(asNobody(ownerOnly), 5_000, 'the CLI exiting');
     expect(code).toBe(2);
     expect(output).toMatch(oneLine('SCRIPT_UNREADABLE'));
-    expect(output).toContain(`${ownerOnly} cannot be read by this user (mode 600)`);
+    expect(output).toContain(`${ownerOnly}: mode 600 does not let this user (uid 65534) read it`);
   });
 
   it('a script in a folder it may not enter: one line, exit code 2', async () => {
     const { code, output } = await within(asNobody(behindClosedDir), 5_000, 'the CLI exiting');
     expect(code).toBe(2);
     expect(output).toMatch(oneLine('SCRIPT_UNREADABLE'));
-    expect(output).toContain(`${behindClosedDir} cannot be reached`);
+    expect(output).toContain(`${behindClosedDir}: a folder on the way denies this user (uid 65534) access`);
   });
 });
 
-/** A Node.js on PATH (outside node_modules) older than the CLI needs, if the system has one. */
+/**
+ * A Node.js older than clusterize needs, if the system has one: on PATH outside node_modules
+ * (whose `node` is the pinned toolchain), or where distributions and installers put it.
+ */
 async function oldSystemNode(): Promise<{ path: string; version: string } | undefined> {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !dir.includes('node_modules'));
-  for (const dir of dirs) {
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !dir.includes('node_modules'));
+  for (const dir of new Set([...onPath, '/usr/local/bin', '/usr/bin'])) {
     const path = join(dir, 'node');
     try {
       accessSync(path, constants.X_OK);
@@ -117,7 +121,7 @@ async function oldSystemNode(): Promise<{ path: string; version: string } | unde
 }
 
 // The pure check is unit-tested in test/unit/node-version.test.ts; this runs the real CLI
-// on the machine's own older Node.js, where there is one (Node 20 here).
+// and library on the machine's own older Node.js, where there is one (Node 20 here).
 const oldNode = await oldSystemNode();
 
 describe.runIf(oldNode !== undefined)(`clusterize CLI on Node.js ${oldNode?.version ?? '< 22.12'}`, () => {
@@ -129,4 +133,72 @@ describe.runIf(oldNode !== undefined)(`clusterize CLI on Node.js ${oldNode?.vers
       expect(output).toContain(`needs 22.12.0 or newer, this is ${oldNode!.version}`);
     });
   }
+});
+
+describe('the library on a Node.js older than 22.12', () => {
+  it('importing @clusterize/core throws the CLI\'s coded error naming both versions, before anything else can fail', async () => {
+    if (oldNode === undefined) {
+      // No older Node.js here: the check index.ts runs first, with an older version.
+      expect(() => assertSupportedNode('20.20.2')).toThrow(expect.objectContaining({
+        code: 'ERR_CLUSTERIZE_UNSUPPORTED_NODE', message: `Unsupported Node.js version: needs ${MIN_NODE_VERSION} or newer, this is 20.20.2`,
+      }));
+      return;
+    }
+    const { code, output } = await within(runCommand(oldNode.path, [fixture('import-core.mjs')]), 5_000, 'the script exiting');
+    expect(code).toBe(1);
+    expect(output).toContain(`Error: Unsupported Node.js version: needs ${MIN_NODE_VERSION} or newer, this is ${oldNode.version}`);
+    expect(output).toContain("code: 'ERR_CLUSTERIZE_UNSUPPORTED_NODE'");
+    expect(output).not.toMatch(/imported|withResolvers/);
+  });
+});
+
+describe('a start that fails: a few lines, the cause on the last one', () => {
+  const cannotStart = fixture('cannot-start.mjs');
+  /** Every line `proc` printed, and the last one. */
+  const lines = (proc: Running) => proc.output().trimEnd().split('\n');
+  /** A line of a stack frame or of Node's "thrown here" header in clusterize's own files. */
+  const ownFrame = /packages\/core\/(dist|src)\//;
+
+  it('a script that throws at import: the last output of the last worker once, then one line naming the error', async () => {
+    const proc = run([CLI, '--workers', '2', cannotStart], { env: { CANNOT_START: 'throw' } });
+    expect(await within(proc.exited, 20_000, 'the CLI exiting')).toEqual({ code: 1, signal: null });
+    const printed = lines(proc);
+    // Before: 88 lines, the stack trace of every worker that failed and the cause line not last.
+    expect(printed.length, proc.output()).toBeLessThanOrEqual(22);
+    expect(printed.at(-1)).toMatch(/^clusterize: Start failed: worker \d+ \(pid \d+\) exited with code 1 before it was ready: Error: the configuration file is missing; 5 workers in a row failed to start \[ERR_CLUSTERIZE_START_FAILED\]$/);
+    const report = printed.findIndex((line) => /^clusterize: the last output of worker \d+ \(pid \d+\):$/.test(line));
+    const above = printed.slice(report + 1, -1);
+    expect(above.length).toBeGreaterThan(0);
+    expect(above.length).toBeLessThanOrEqual(20);
+    expect(above.every((line) => line === '' || line.startsWith('  '))).toBe(true);
+    expect(printed.filter((line) => line.trim() === 'Error: the configuration file is missing')).toEqual(['  Error: the configuration file is missing']);
+    expect(printed.filter((line) => ownFrame.test(line))).toEqual([]);
+  });
+
+  it('its port is taken: no stack frame from clusterize\'s files, and the last line names the address and EADDRINUSE', async () => {
+    const holder = run(['-e', "require('net').createServer().listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port) })"]);
+    try {
+      const port = (await holder.waitFor(/port (\d+)/))[1]!;
+      const proc = run([CLI, '--workers', '2', cannotStart], { env: { CANNOT_START: 'port', PORT: port } });
+      expect(await within(proc.exited, 20_000, 'the CLI exiting')).toEqual({ code: 1, signal: null });
+      const printed = lines(proc);
+      // Before: 192 lines, most of them clusterize's own frames (dist/worker/runtime.js, guard.js).
+      expect(printed.length, proc.output()).toBeLessThanOrEqual(32);
+      expect(printed.at(-1)).toMatch(new RegExp(`^clusterize: Start failed: worker \\d+ \\(pid \\d+\\) exited with code 1 before it was ready: could not listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE; 5 workers in a row failed to start \\[ERR_CLUSTERIZE_START_FAILED\\]$`));
+      expect(printed).toContain(`  Error: bind EADDRINUSE 127.0.0.1:${port}`);
+      expect(printed.filter((line) => ownFrame.test(line))).toEqual([]);
+    } finally {
+      await holder.stop('SIGKILL');
+    }
+  });
+
+  it('a script that never listens: the start fails after one readyTimeout, not five, and says it printed nothing', async () => {
+    const startedAt = Date.now();
+    const proc = run([CLI, '--workers', '2', '--ready-timeout', '1000', cannotStart], { env: { CANNOT_START: 'never' } });
+    expect(await within(proc.exited, 20_000, 'the CLI exiting')).toEqual({ code: 1, signal: null });
+    // Before: 5 workers in a row, each given readyTimeout (92 s with the default 30 s).
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(proc.output()).not.toMatch(/worker 3|starting a replacement/);
+    expect(lines(proc).at(-1)).toMatch(/^clusterize: Start failed: worker [12] \(pid \d+\) was not ready within 1000 ms; it printed nothing \[ERR_CLUSTERIZE_START_FAILED\]$/);
+  });
 });

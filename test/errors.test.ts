@@ -59,8 +59,8 @@ describe('the script', () => {
   });
 
   it('a script nobody may read (mode 000) is refused, though root could read it', async () => {
-    expect(() => createCluster({ script: unreadable, workers: 1, signals: false })).toThrow(coded('SCRIPT_UNREADABLE', `${unreadable} cannot be read`));
-    await expect(within(startCluster({ script: unreadable, workers: 1, signals: false }), 2_000, 'startCluster settling')).rejects.toEqual(coded('SCRIPT_UNREADABLE', '(mode 000)'));
+    expect(() => createCluster({ script: unreadable, workers: 1, signals: false })).toThrow(coded('SCRIPT_UNREADABLE', `${unreadable}: mode 000 lets nobody read it`));
+    await expect(within(startCluster({ script: unreadable, workers: 1, signals: false }), 2_000, 'startCluster settling')).rejects.toEqual(coded('SCRIPT_UNREADABLE', 'mode 000'));
   });
 
   it('a relative script path is resolved against the current directory', () => {

@@ -12,9 +12,10 @@ describe('startCluster() in a worker', () => {
     primary.child.stderr!.on('data', sample);
     const sampler = setInterval(sample, 20);
     try {
-      // Three refusals: the first two workers and at least one replacement.
-      await primary.waitForCount(/^Error: Not the primary: startCluster\(\) was called in a worker; guard it with `if \(!currentWorker\(\)\)`/m, 3, 15_000);
-      expect(primary.output()).toMatch(/code: 'ERR_CLUSTERIZE_IN_WORKER'/);
+      // Three refusals: the first two workers and at least one replacement, each named in
+      // the primary's line for the worker; the last worker's output shows the code.
+      await primary.waitForCount(/exited with code 1 before it was ready: Error: Not the primary: startCluster\(\) was called in a worker; guard it with `if \(!currentWorker\(\)\)`/, 3, 15_000);
+      await primary.waitFor(/^ {4}code: 'ERR_CLUSTERIZE_IN_WORKER'$/m, 15_000);
       sample();
     } finally {
       clearInterval(sampler);

@@ -25,7 +25,8 @@ describe('a bind error in the primary reaches the worker', () => {
       const port = await occupiedPort();
       const proc = run([CLI, '--workers', '2', '--policy', policy, fixture('listen.mjs')], { env: { LISTEN: JSON.stringify([port, '127.0.0.1']) } });
       cluster = proc;
-      const errors = await proc.waitForCount(/^listen-error (\d+) (.*)$/m, 2, 5_000);
+      // Held back while the workers start (2 s after their runtime loaded at most, see the supervisor), then written.
+      const errors = await proc.waitForCount(/^listen-error (\d+) (.*)$/m, 2, 10_000);
       const pids = errors.map((line) => Number(line[1]));
       expect(new Set(pids).size).toBe(2);
       expect(pids).not.toContain(proc.child.pid);

@@ -115,7 +115,7 @@ describe('bad releases', () => {
     const running = await start(['--ready-timeout', '5000'], { RELEASE_FILE: releaseFile });
     const before = await workerPids(running.port, 2);
     writeFileSync(releaseFile, 'bad');
-    const failed = running.waitFor(/reload failed: .*new worker \d+ \(pid \d+\) exited with code 1 before it was ready/, 20_000);
+    const failed = running.waitFor(/clusterize: Reload failed: new worker \d+ \(pid \d+\) exited with code 1 before it was ready/, 20_000);
     const load = churnLoadWhile(running.port, failed.then(() => sleep(500)), { concurrency: 4 });
     running.child.kill('SIGHUP');
     await failed;

@@ -108,7 +108,7 @@ describe('admin flags and clusterize status', () => {
   it('status takes the admin port and host, nothing else', () => {
     expect(parseCommandLine(['status', '--admin-port', '9100'])).toEqual({ kind: 'status', port: 9100, host: '127.0.0.1' });
     expect(parseCommandLine(['status', '--admin-port', '9100', '--admin-host', '::1'])).toEqual({ kind: 'status', port: 9100, host: '::1' });
-    fails(['status'], 'INVALID_OPTION', /clusterize status needs --admin-port/);
+    fails(['status'], 'INVALID_OPTION', /clusterize status needs --admin-port PORT, .* \(and --admin-host HOST where it is not on 127\.0\.0\.1\)/);
     fails(['status', '--admin-port', '9100', '-w', '2'], 'UNKNOWN_OPTION', /'-w' for clusterize status/);
     fails(['status', '--admin-port', '9100', '--proxy-protocol'], 'UNKNOWN_OPTION', /'--proxy-protocol' for clusterize status/);
     fails(['status', '--admin-port', '9100', 'extra'], 'UNKNOWN_OPTION', /'extra' for clusterize status/);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { checkNodeVersion, MIN_NODE_VERSION } from '../../packages/core/src/node-version.ts';
+import { assertSupportedNode, checkNodeVersion, MIN_NODE_VERSION } from '../../packages/core/src/node-version.ts';
 
 describe('checkNodeVersion', () => {
   it('accepts the minimum and anything newer', () => {
@@ -16,6 +16,11 @@ describe('checkNodeVersion', () => {
         message: `Unsupported Node.js version: needs ${MIN_NODE_VERSION} or newer, this is ${version.replace(/^v/, '')}`,
       }));
     }
+  });
+
+  it('assertSupportedNode, which importing the library runs first, throws the same error', () => {
+    expect(() => assertSupportedNode(MIN_NODE_VERSION)).not.toThrow();
+    expect(() => assertSupportedNode('20.20.2')).toThrow(checkNodeVersion('20.20.2')!.message);
   });
 
   it('MIN_NODE_VERSION is what package.json engines says', async () => {

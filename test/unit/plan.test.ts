@@ -1,7 +1,7 @@
 // The supervisor's decisions, situation by situation: each row gives what the cluster
 // should be and what it is, and the exact actions the plan takes (and when it looks again).
 import { describe, expect, it } from 'vitest';
-import { KILL_GRACE_MS, PAUSE_CONFIRM_MS, plan, type Action, type Desired, type ObservedWorker, type Route } from '../../packages/core/src/supervision/plan.ts';
+import { KILL_GRACE_MS, PAUSE_CONFIRM_MS, plan, START_ATTEMPTS, startFails, type Action, type Desired, type ObservedWorker, type Route } from '../../packages/core/src/supervision/plan.ts';
 
 const NOW = 100_000;
 const READY_TIMEOUT = 30_000;
@@ -285,5 +285,17 @@ describe('plan', () => {
     const second = plan(desired({ generation: 1 }), { workers, confirmsPause: () => false }, NOW);
     expect(second).toEqual(first);
     expect(JSON.stringify(workers, (_, value: unknown) => (value instanceof Map ? [...value] : value))).toBe(before);
+  });
+});
+
+describe('startFails: a worker failed its start before the cluster was ever ready', () => {
+  it('still alive but not ready within readyTimeout: the start fails at once (the others run the same code)', () => {
+    expect(startFails('not ready', 1)).toBe(true);
+  });
+
+  it(`exited: the start fails once ${START_ATTEMPTS} have in a row, and the ones before are retried`, () => {
+    expect(START_ATTEMPTS).toBe(5);
+    for (let inARow = 1; inARow < START_ATTEMPTS; inARow++) expect(startFails('exited', inARow), `${inARow} in a row`).toBe(false);
+    expect(startFails('exited', START_ATTEMPTS)).toBe(true);
   });
 });

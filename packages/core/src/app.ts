@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
-import { clusterizeTypeError } from './errors.js';
+import { cliErrorLine, clusterizeTypeError, isClusterizeError } from './errors.js';
 import { resolveOptions, resolveWorkerCount, type ClusterOptions } from './options.js';
 import type { Cluster, ListenError } from './primary/cluster.js';
 import { flushOutput } from './supervision/output-relay.js';
@@ -104,9 +104,13 @@ function servePrimary(options: ClusterOptions, callback?: ListenCallback): Clust
   if (callback !== undefined) ready.then(() => callback(), (error: Error) => callback(error));
   else {
     ready.catch((error: Error) => {
-      // As a lone `server.listen()` would crash on an unhandled 'error': say why, exit 1.
-      cluster.options.log(`clusterize: ${error.message}; stopping`);
-      void cluster.shutdown().then(() => flushOutput()).then(() => process.exit(1));
+      // As a lone `server.listen()` would crash on an unhandled 'error': say why, last, once
+      // the workers are gone, and exit 1.
+      void cluster.shutdown().then(() => flushOutput()).then(async () => {
+        cluster.options.log(isClusterizeError(error) ? cliErrorLine(error) : `clusterize: ${error.message}`);
+        await flushOutput();
+        process.exit(1);
+      });
     });
   }
   return {

@@ -48,6 +48,21 @@ export const clusterizeError = (code: ErrorCode, detail: string, cause?: unknown
 export const clusterizeTypeError = (code: ErrorCode, detail: string) => make(TypeError, code, detail);
 export const clusterizeRangeError = (code: ErrorCode, detail: string) => make(RangeError, code, detail);
 
+/**
+ * A coded error that reports what happened in a worker (its start failed): without stack
+ * frames, which would only show the primary's code that noticed it, where a user looks for
+ * their app's.
+ */
+export function clusterizeReport(code: ErrorCode, detail: string): ClusterizeError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make(Error, code, detail);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function isClusterizeError(error: unknown): error is ClusterizeError {
   const code: unknown = error instanceof Error ? (error as Partial<ClusterizeError>).code : undefined;
   return typeof code === 'string' && code.startsWith('ERR_CLUSTERIZE_');

@@ -1,3 +1,4 @@
+import './node-version-gate.js';
 export { createCluster, startCluster } from './start.js';
 export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError, type ShutdownReport } from './primary/cluster.js';
 export { EXIT_CUT_AT_DEADLINE } from './supervision/signals.js';
@@ -14,3 +15,9 @@ export type { WorkerRuntime, WorkerEvents } from './worker/runtime.js';
 export { errorCodes, isClusterizeError, clusterizeTypeError, type ClusterizeError, type ErrorCode } from './errors.js';
 export { clusterMetrics, METRICS_CONTENT_TYPE } from './admin/cluster-metrics.js';
 export { availableCpus, cpuQuota } from './cpus.js';
+// The limits and exit statuses README.md and docs/errors.md name (test/unit/constants.test.ts).
+export { MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS } from './option-checks.js';
+export { MAX_QUEUED } from './listeners/forwarding-listener.js';
+export { PROXY_HEADER_TIMEOUT_MS } from './proxy-protocol/proxy-header-reader.js';
+export { MIN_NODE_VERSION } from './node-version.js';
+export { EXIT_NODE_INTERNALS } from './node-internals-check.js';

@@ -20,3 +20,9 @@ export function checkNodeVersion(version: string): ClusterizeError | undefined {
   if (!isOlder(version, MIN_NODE_VERSION)) return undefined;
   return clusterizeError('ERR_CLUSTERIZE_UNSUPPORTED_NODE', `needs ${MIN_NODE_VERSION} or newer, this is ${version.replace(/^v/, '')}`);
 }
+
+/** Throws checkNodeVersion's error, the one the CLI prints, on a Node.js older than MIN_NODE_VERSION. */
+export function assertSupportedNode(version: string = process.versions.node): void {
+  const unsupported = checkNodeVersion(version);
+  if (unsupported !== undefined) throw unsupported;
+}

@@ -34,6 +34,6 @@ function checkProxyProtocol({ proxyProtocol, policy }: ResolvedOptions): void {
   if (proxyProtocol && getPolicy(policy).transport !== 'forward') {
     const forwarding = policyChoices.filter((name) => getPolicy(name).transport === 'forward').map((name) => `'${name}'`).join(', ');
     throw clusterizeError('ERR_CLUSTERIZE_PROXY_PROTOCOL_UNSUPPORTED',
-      `the PROXY protocol needs a policy where the primary accepts connections (${forwarding}); under '${policy}' the workers accept them`);
+      `it needs a policy where the primary accepts connections (${forwarding}); under '${policy}' the workers accept them`);
   }
 }

@@ -16,14 +16,14 @@ export function checkScript(script: string, source?: string): string {
     stats = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES') throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named} cannot be reached (a folder on the way denies access)`);
+    if (code === 'EACCES') throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named}: a folder on the way denies ${thisUser()} access`);
     throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${named} does not exist`);
   }
   if (!stats.isFile()) throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_NOT_FOUND', `${named} is not a file`);
   // access() says yes to root whatever the mode, so a file nobody may read is refused by its mode too.
-  if ((stats.mode & 0o444) === 0 || !isReadable(path)) {
-    throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named} cannot be read by this user (mode ${(stats.mode & 0o777).toString(8).padStart(3, '0')})`);
-  }
+  const mode = (stats.mode & 0o777).toString(8).padStart(3, '0');
+  if ((stats.mode & 0o444) === 0) throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named}: mode ${mode} lets nobody read it`);
+  if (!isReadable(path)) throw clusterizeError('ERR_CLUSTERIZE_SCRIPT_UNREADABLE', `${named}: mode ${mode} does not let ${thisUser()} read it`);
   return path;
 }
 
@@ -34,4 +34,10 @@ function isReadable(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `this user (uid 1000)`; without uids (Windows), `this user`. */
+function thisUser(): string {
+  const uid = process.getuid?.();
+  return uid === undefined ? 'this user' : `this user (uid ${uid})`;
 }

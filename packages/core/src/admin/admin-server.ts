@@ -105,7 +105,7 @@ export class AdminServer {
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(clusterizeError('ERR_CLUSTERIZE_ADMIN_LISTEN', `the admin server cannot listen on ${host}:${port}: ${error.code ?? error.message}`, error));
+        reject(clusterizeError('ERR_CLUSTERIZE_ADMIN_LISTEN', `${host}:${port}: ${error.code ?? error.message}`, error));
       });
       this.server.listen(port, host, () => resolve(this.server.address() as AddressInfo));
     });

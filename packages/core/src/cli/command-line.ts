@@ -91,7 +91,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   }
   const admin = given.admin === undefined ? undefined : completeAdmin(given.admin as Partial<AdminOptions>);
   if (status) {
-    if (admin === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', 'clusterize status needs --admin-port (the port of the cluster\'s admin server)');
+    if (admin === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `clusterize status needs --admin-port PORT, the port of the cluster's admin server (and --admin-host HOST where it is not on ${DEFAULT_ADMIN_HOST})`);
     if (i < argv.length) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${argv[i]}' for clusterize status (see clusterize --help)`);
     return { kind: 'status', ...admin };
   }

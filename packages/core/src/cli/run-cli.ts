@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseCommandLine, USAGE } from './command-line.js';
 import { cliErrorLine, isClusterizeError } from '../errors.js';
+import { exitStatusOf } from './exit-status.js';
 import type { Cluster } from '../primary/cluster.js';
 import { flushOutput } from '../supervision/output-relay.js';
 import { buildCluster } from '../start.js';
@@ -12,7 +13,7 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs `clusterize <argv>`: bad input is one line on standard error and exit status 2. */
+/** Runs `clusterize <argv>`: an error is one line on standard error, and exit status 2 for bad input (see exitStatusOf). */
 export async function runCli(argv: readonly string[]): Promise<void> {
   let cluster: Cluster;
   try {
@@ -25,7 +26,7 @@ export async function runCli(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (!isClusterizeError(error)) throw error;
     process.stderr.write(`${cliErrorLine(error)}\n`);
-    process.exitCode = 2;
+    process.exitCode = exitStatusOf(error);
     return;
   }
   const { workers, policy } = cluster.options;
@@ -35,11 +36,13 @@ export async function runCli(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // ERR_CLUSTERIZE_START_FAILED: the script can never start; retrying forever would hide it.
     if (!isClusterizeError(error)) throw error;
-    process.stderr.write(`${cliErrorLine(error)}\n`);
     await cluster.shutdown();
     await flushOutput();
+    // The cause last, under whatever the workers and the shutdown printed.
+    process.stderr.write(`${cliErrorLine(error)}\n`);
+    await flushOutput();
     // A Node.js clusterize cannot run on is status 2 whichever process found out.
-    process.exit(error.code === 'ERR_CLUSTERIZE_NODE_INTERNALS' ? 2 : 1);
+    process.exit(exitStatusOf(error));
   }
   if (!cluster.running) return;
   const address = cluster.address();
@@ -54,6 +57,6 @@ async function status(port: number, host: string): Promise<void> {
   } catch (error) {
     if (!isClusterizeError(error)) throw error;
     process.stderr.write(`${cliErrorLine(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = exitStatusOf(error);
   }
 }

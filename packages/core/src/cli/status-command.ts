@@ -13,7 +13,7 @@ export async function printStatus(port: number, host: string): Promise<void> {
 function fetchWorkers(port: number, host: string): Promise<WorkerReport[]> {
   const where = `http://${host.includes(':') ? `[${host}]` : host}:${port}/workers`;
   const unreachable = (why: string) => clusterizeError('ERR_CLUSTERIZE_ADMIN_UNREACHABLE',
-    `${where}: ${why} (is the cluster running with --admin-port ${port}?)`);
+    `${where}: ${why} (is the cluster running with --admin-port ${port} --admin-host ${host}?)`);
   return new Promise((resolve, reject) => {
     const request = http.get({ host, port, path: '/workers', timeout: REQUEST_TIMEOUT_MS }, (response) => {
       let body = '';

@@ -106,7 +106,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.policy.assertSupported?.();
     this.registry = new ListenerRegistry(this.policy, options, this.stats, (line) => this.options.log(line));
     this.supervisor = new Supervisor(options, this.registry, {
-      launch: (id, slot, generation, onGone) => this.launch(id, slot, generation, onGone),
+      launch: (id, slot, generation, holdOutput, onGone) => this.launch(id, slot, generation, holdOutput, onGone),
       fork: (worker) => this.announce('fork', snapshot(worker)),
       ready: (worker) => {
         this.health.watch(worker);
@@ -310,7 +310,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   private assertRunning(what: string): void {
-    if (!this.running) throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() needs a running cluster; it is ${this.supervisor.state}`);
+    if (!this.running) throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() was called while the cluster is ${this.supervisor.state}`);
   }
 
   /** Emits a public event; an application listener that throws is logged and never breaks the runtime. */
@@ -322,14 +322,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
   }
 
-  private launch(id: number, slot: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess {
+  private launch(id: number, slot: number, generation: number, holdOutput: boolean, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess {
     // 64 random bits: unguessable by the app, short enough to cost nothing on every message.
     const token = randomBytes(8).toString('hex');
     const child = spawnWorker(this.options, id, slot, token);
     const worker = new WorkerProcess(id, slot, child, token, generation);
     const record = (chunk: Buffer) => worker.output.record(chunk);
-    relayTo(process.stdout).add(child.stdout, record);
-    relayTo(process.stderr).add(child.stderr, record);
+    worker.relaysOutputThrough([
+      relayTo(process.stdout).add(child.stdout, record, holdOutput),
+      relayTo(process.stderr).add(child.stderr, record, holdOutput),
+    ]);
     onInternalMessage(child, (message, handle) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));
     this.nodeCluster.forked(id, child);

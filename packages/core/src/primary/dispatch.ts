@@ -44,13 +44,16 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
 
   const listenFailed = (worker: WorkerProcess, query: ListenQuery, errno: number) => {
     const error = { code: getSystemErrorName(errno), address: query.address, port: query.port };
+    worker.couldNotListen(`${describeAddress(query)}: ${error.code}`);
     log(`clusterize: worker ${worker.id} could not listen on ${describeAddress(query)}: ${error.code}`);
     events.listenError(worker, error);
   };
 
   const handlers: WorkerMessageHandlers<WorkerProcess> = {
     hello: (worker) => {
-      if (worker.cameOnline()) events.online(worker);
+      if (!worker.cameOnline()) return;
+      supervisor.cameOnline(worker);
+      events.online(worker);
     },
     listen: (worker, { seq, query }) => {
       const acquired = registry.acquire(worker, query);

@@ -7,11 +7,27 @@ import type { Readable, Writable } from 'node:stream';
  */
 export const MAX_WHOLE_LINE_BYTES = 1024 * 1024;
 
+/**
+ * The most a source holds back (see RelayedSource) before it is written after all: a worker
+ * that prints this much while it starts is better seen as it goes.
+ */
+export const MAX_HELD_BYTES = 64 * 1024;
+
 /** How long the primary, before it exits, waits for its workers' last output to be written. */
 const OUTPUT_FLUSH_TIMEOUT_MS = 2_000;
 
 const NEWLINE = 0x0a;
 const FLUSH_POLL_MS = 10;
+
+/**
+ * One source of a relay. Added held back, its lines wait, up to MAX_HELD_BYTES, until
+ * release() writes them (and every later one as it comes) or discard() drops them (and every
+ * later one): the supervisor holds back a starting worker's output until it is ready.
+ */
+export interface RelayedSource {
+  release(): void;
+  discard(): void;
+}
 
 /**
  * Relays the workers' stdout (or stderr) to the primary's, one relay per destination stream.
@@ -30,9 +46,10 @@ const FLUSH_POLL_MS = 10;
  * read) and the stream's readable buffer (its highWaterMark, 64 KB); per destination, its
  * highWaterMark plus one write (at most MAX_WHOLE_LINE_BYTES plus one read).
  *
- * Nothing read is dropped: a source is read to its end whether or not its worker has
- * exited, and flushOutput() lets the primary wait, before it exits, until every source has
- * ended and the destinations have written all they were given.
+ * Nothing read is dropped but what a source held back is told to discard (see
+ * RelayedSource): a source is read to its end whether or not its worker has exited, and
+ * flushOutput() lets the primary wait, before it exits, until every source has ended and
+ * the destinations have written all they were given.
  */
 export class OutputRelay {
   private readonly sources = new Set<Readable>();
@@ -56,11 +73,30 @@ export class OutputRelay {
   }
 
   /**
-   * Relays `from` (a spawn that failed has no streams: `undefined`) until its end; `seen`
-   * gets each chunk as it was read.
+   * Relays `from` (a spawn that failed has no streams: `undefined`) until its end, or holds
+   * its lines back (`held`) until told; `seen` gets each chunk as it was read.
    */
-  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void): void {
-    if (from === null || from === undefined) return;
+  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void, held = false): RelayedSource {
+    /** Lines held back (copies: a chunk's other bytes are not kept with them); 'dropped' after discard(), undefined once written as they come. */
+    let holding: Buffer[] | 'dropped' | undefined = held ? [] : undefined;
+    let heldBytes = 0;
+    const release = () => {
+      if (!Array.isArray(holding)) return;
+      const lines = holding;
+      holding = undefined;
+      if (lines.length > 0) this.write(Buffer.concat(lines));
+    };
+    const discard = () => {
+      if (Array.isArray(holding)) holding = 'dropped';
+    };
+    const pass = (lines: Buffer) => {
+      if (holding === undefined) return this.write(lines);
+      if (holding === 'dropped') return;
+      holding.push(Buffer.from(lines));
+      heldBytes += lines.length;
+      if (heldBytes > MAX_HELD_BYTES) release();
+    };
+    if (from === null || from === undefined) return { release, discard };
     /** The line begun and not yet ended, as the chunks (or their ends) it came in. */
     let partial: Buffer[] = [];
     let partialBytes = 0;
@@ -79,11 +115,11 @@ export class OutputRelay {
       if (end === 0) {
         partial.push(chunk);
         partialBytes += chunk.length;
-        if (partialBytes > MAX_WHOLE_LINE_BYTES) this.write(takePartial());
+        if (partialBytes > MAX_WHOLE_LINE_BYTES) pass(takePartial());
         return;
       }
       const lines = end === chunk.length ? chunk : chunk.subarray(0, end);
-      this.write(partialBytes === 0 ? lines : takePartial(lines));
+      pass(partialBytes === 0 ? lines : takePartial(lines));
       if (end < chunk.length) {
         partial.push(chunk.subarray(end));
         partialBytes = chunk.length - end;
@@ -91,8 +127,9 @@ export class OutputRelay {
     });
     from.once('close', () => {
       this.sources.delete(from);
-      if (partialBytes > 0) this.write(takePartial(Buffer.from('\n')));
+      if (partialBytes > 0) pass(takePartial(Buffer.from('\n')));
     });
+    return { release, discard };
   }
 
   /**

@@ -1,8 +1,25 @@
-const KEEP_LINES = 20;
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Lines kept: twice what a report shows, as a report leaves out clusterize's own stack frames. */
+const KEEP_LINES = 40;
 const KEEP_LINE_CHARS = 500;
+/** The longest error line a one-line report quotes. */
+const ERROR_LINE_CHARS = 200;
 /** Enough bytes for KEEP_LINE_CHARS characters of UTF-8. */
 const KEEP_LINE_BYTES = KEEP_LINE_CHARS * 4;
 const NEWLINE = 0x0a;
+
+/**
+ * This package's folder (from dist/supervision/ or src/supervision/), as a path and as a
+ * file: URL: how stack frames and Node's source-line headers name clusterize's own files.
+ */
+const OWN_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OWN_ROOTS = [OWN_ROOT, pathToFileURL(OWN_ROOT).href];
+const OWN_LOCATION = /:\d+$/;
+const CARET = /^\s*\^+\s*$/;
+const STACK_FRAME = /^\s+at /;
+/** The first line of an error as Node.js prints it: `Error: ...`, `TypeError: ...`, `Error [ERR_X]: ...`. */
+const ERROR_LINE = /^(?:[A-Z][A-Za-z]*)?(?:Error|Exception)(?: \[[A-Z0-9_]+\])?: /;
 
 /**
  * Keeps the last lines a worker printed, so that a worker that fails at start-up can be
@@ -14,9 +31,20 @@ export class OutputTail {
   private lines: string[] = [];
   private partial = '';
 
+  /**
+   * Its last `count` lines, without clusterize's own stack frames (an app's error that the
+   * runtime delivered, such as a listen error, has a stack through it): they are no help to
+   * a user reading why the app failed.
+   */
   last(count = KEEP_LINES): string[] {
     const all = this.partial === '' ? this.lines : [...this.lines, this.partial];
-    return all.slice(-count);
+    return withoutOwnFrames(all).slice(-count);
+  }
+
+  /** The first line of the first error Node.js printed in the lines kept (an uncaught exception's), shortened. */
+  firstError(): string | undefined {
+    const line = this.last().find((text) => ERROR_LINE.test(text));
+    return line === undefined || line.length <= ERROR_LINE_CHARS ? line : `${line.slice(0, ERROR_LINE_CHARS - 3)}...`;
   }
 
   record(chunk: Buffer): void {
@@ -50,4 +78,21 @@ export class OutputTail {
     this.partial = '';
     return at + 1;
   }
+}
+
+/** `lines` without stack frames in clusterize's files, nor Node's header naming one where an exception was thrown (file:line, the source line, a caret). */
+function withoutOwnFrames(lines: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const trimmed = line.trim();
+    const own = OWN_ROOTS.some((root) => line.includes(root));
+    if (own && STACK_FRAME.test(line)) continue;
+    if (own && OWN_ROOTS.some((root) => trimmed.startsWith(root)) && OWN_LOCATION.test(trimmed)) {
+      if (CARET.test(lines[i + 2] ?? '')) i += 2;
+      continue;
+    }
+    kept.push(line);
+  }
+  return kept;
 }

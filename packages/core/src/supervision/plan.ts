@@ -1,5 +1,8 @@
 import type { LeaveReason, WorkerPhase } from './worker-process.js';
 
+/** Workers in a row that exited before they were ready, before the cluster ever was, after which the start fails. */
+export const START_ATTEMPTS = 5;
+
 /** Grace after shutdownTimeout for a worker to act on its own deadline before SIGKILL. */
 export const KILL_GRACE_MS = 1_000;
 /** How long the next old worker's drain waits for held-back workers to confirm they stopped accepting. */
@@ -281,4 +284,16 @@ function forkWhatIsMissing(desired: Desired, live: readonly Planned[], stale: (w
     held.add(slot);
     alive++;
   }
+}
+
+/**
+ * Whether a worker that failed its start, before the cluster was ever ready, fails the
+ * cluster's start. One still alive but not ready within readyTimeout does at once: every
+ * other worker runs the same code and would wait as long (START_ATTEMPTS of them in a row
+ * took 92 s with the defaults). One that exited does once it is the START_ATTEMPTS-th in a
+ * row: a crash may pass (a port that the process before is still letting go of, a database
+ * that comes up a moment later), and the retries back off.
+ */
+export function startFails(how: 'exited' | 'not ready', failedInARow: number): boolean {
+  return how === 'not ready' || failedInARow >= START_ATTEMPTS;
 }

@@ -1,16 +1,23 @@
-import { clusterizeError, type ClusterizeError } from '../errors.js';
+import { clusterizeError, clusterizeReport, type ClusterizeError } from '../errors.js';
 import { EXIT_NODE_INTERNALS, readWorkerInternalsLine } from '../node-internals-check.js';
 import type { ResolvedOptions } from '../options.js';
 import { Backoff } from './backoff.js';
 import type { ListenerRegistry } from '../listeners/listener-registry.js';
 import { getPolicy } from '../listeners/policies/index.js';
-import { PAUSE_CONFIRM_MS, plan, type Action, type Desired, type Observed, type ObservedWorker, type Route } from './plan.js';
+import { PAUSE_CONFIRM_MS, plan, startFails, type Action, type Desired, type Observed, type ObservedWorker, type Route } from './plan.js';
 import { Waiters } from './waiters.js';
 import type { ExitInfo, LeaveReason, WorkerProcess } from './worker-process.js';
 
-/** Failed starts in a row, before the cluster was ever ready, after which it gives up. */
-const START_ATTEMPTS = 5;
-const OUTPUT_LINES_IN_REPORT = 10;
+/** A worker's last lines in a report of its failed start. */
+const OUTPUT_LINES_IN_REPORT = 20;
+/**
+ * Before the cluster was ever ready, how long a new worker's output waits for it to be ready
+ * once its runtime has loaded (on a busy machine, Node.js itself may take seconds to get
+ * there): a start that fails at once (a script that throws at import, a taken port) is then
+ * reported by one worker's last lines, where every worker and every retry printed the same
+ * stack trace; a slow start is seen as it goes after that.
+ */
+const START_OUTPUT_HOLD_MS = 2_000;
 /**
  * The least a worker that drains on its own waits for its replacement, whatever
  * restartDelay says: a signal sent to the process group is handled by the primary first.
@@ -33,8 +40,12 @@ export interface ShutdownReport {
 
 /** What the supervisor needs from the cluster around it. */
 interface SupervisorHost {
-  /** Forks worker `id` into `slot` for release `generation`, wired to this supervisor; throws if the fork fails at once. */
-  launch(id: number, slot: number, generation: number, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess;
+  /**
+   * Forks worker `id` into `slot` for release `generation`, wired to this supervisor, its
+   * output held back with `holdOutput` (see WorkerProcess.releaseOutput); throws if the fork
+   * fails at once.
+   */
+  launch(id: number, slot: number, generation: number, holdOutput: boolean, onGone: (worker: WorkerProcess, exit: ExitInfo) => void): WorkerProcess;
   /** Public events, each with the worker it concerns. */
   fork(worker: WorkerProcess): void;
   ready(worker: WorkerProcess): void;
@@ -56,7 +67,8 @@ interface SupervisorHost {
  * A reload bumps the generation, so every worker ends up running code at least as new as
  * the last request. Crashed workers, and workers that drain on their own, are replaced
  * after a backoff that doubles per failure in a row. Before the cluster has been ready
- * once, START_ATTEMPTS failed starts in a row stop it.
+ * once, a failed start may stop it (see startFails in plan.ts), and each worker's output is
+ * held back until it is ready, for START_OUTPUT_HOLD_MS after its runtime loaded at most.
  *
  * Each worker holds a slot, its place in the cluster (0 to target - 1), which the `sticky`
  * policy maps clients to: a replacement takes over its predecessor's slot, so its clients
@@ -155,9 +167,15 @@ export class Supervisor {
     this.options.log(`clusterize: worker ${worker.id} (pid ${worker.pid}) cut ${connections} open connection${plural} at the shutdown deadline (shutdownTimeout ${this.options.shutdownTimeout} ms)`);
   }
 
+  /** The worker's runtime loaded: output held back since its fork waits START_OUTPUT_HOLD_MS more for it to be ready, at most. */
+  cameOnline(worker: WorkerProcess): void {
+    worker.after(START_OUTPUT_HOLD_MS, () => worker.releaseOutput(), () => {});
+  }
+
   /** The worker really accepts connections now. */
   becameReady(worker: WorkerProcess): void {
     worker.markReady();
+    worker.releaseOutput();
     this.failedStartsInARow = 0;
     this.host.ready(worker);
     this.requestReconcile();
@@ -326,7 +344,7 @@ export class Supervisor {
     const id = ++this.nextId;
     let worker: WorkerProcess;
     try {
-      worker = this.host.launch(id, slot, generation, (gone, exit) => this.onGone(gone, exit));
+      worker = this.host.launch(id, slot, generation, !this.startedOnce, (gone, exit) => this.onGone(gone, exit));
     } catch (error) {
       // EMFILE, EAGAIN, ENOMEM: nothing was started; back off and try again.
       this.options.log(`clusterize: could not start worker ${id}: ${(error as Error).message}`);
@@ -367,6 +385,10 @@ export class Supervisor {
     this.registry.forget(worker);
     this.host.forget(worker);
     this.host.exit(worker);
+    // Output held back while it started: a worker whose start failed is reported by its last
+    // lines instead; one stopped or replaced before it was ready has what it printed written.
+    if (readyAt === undefined && worker.leaving === undefined && this.state === 'running') worker.discardOutput();
+    else worker.releaseOutput();
     if (this.state !== 'running') return this.requestReconcile();
     if (readyAt === undefined && this.nodeLacksInternals(worker, exit)) return;
     if (worker.leaving !== undefined && worker.leaving.kind !== 'hung') return this.requestReconcile();
@@ -374,7 +396,7 @@ export class Supervisor {
     const delay = this.afterFailure(readyAt === undefined ? undefined : Date.now() - readyAt);
     const current = [...this.workers.values()].filter((w) => w.leaving === undefined && w.generation === this.generation).length;
     const next = current < this.target ? `; starting a replacement in ${delay} ms${this.inARow()}` : '';
-    this.options.log(`clusterize: ${worker.label} ${worker.describeExit()}${next}`);
+    this.options.log(`clusterize: ${worker.label} ${readyAt === undefined ? worker.whyNotReady() : worker.describeExit()}${next}`);
     this.requestReconcile();
   }
 
@@ -387,7 +409,7 @@ export class Supervisor {
     // An app of its own that exits with the same code printed no such line.
     const detail = readWorkerInternalsLine(worker.output.last());
     if (detail === undefined) return false;
-    this.failStart(clusterizeError('ERR_CLUSTERIZE_NODE_INTERNALS', detail));
+    this.failStart(clusterizeReport('ERR_CLUSTERIZE_NODE_INTERNALS', detail));
     return true;
   }
 
@@ -407,29 +429,40 @@ export class Supervisor {
   /**
    * A worker exited before it was ready. A reload or scale waiting on it fails (the old
    * workers are adopted as current and keep serving); before the cluster was ever ready,
-   * START_ATTEMPTS in a row stop it. Returns true when the cluster is stopping.
+   * it may stop the start (startFails). Returns true when the cluster is stopping.
    */
   private failedStart(worker: WorkerProcess): boolean {
-    const how = worker.failure ?? `${worker.describeExit()} before it was ready`;
-    const report = `new ${worker.label} ${how}`;
-    const output = describeOutput(worker);
-    if (!this.startedOnce && ++this.failedStartsInARow >= START_ATTEMPTS) {
-      const error = clusterizeError('ERR_CLUSTERIZE_START_FAILED',
-        `${START_ATTEMPTS} workers in a row exited before they were ready; the last, ${worker.label}, ${how}.${output}`);
-      this.failStart(error);
+    if (!this.startedOnce && startFails(worker.notReadyInTime ? 'not ready' : 'exited', ++this.failedStartsInARow)) {
+      this.failStart(this.startFailure(worker));
       return true;
     }
+    const report = `new ${worker.label} ${worker.whyNotReady()}`;
+    const output = describeOutput(worker);
     if (this.waiters.reloading) {
       for (const old of this.workers.values()) if (old.leaving === undefined) old.adoptedInto(this.generation);
-      const error = clusterizeError('ERR_CLUSTERIZE_RELOAD_FAILED', `${report}; the old workers keep serving.${output}`);
-      this.options.log(`clusterize: reload failed: ${error.message}`);
+      const error = clusterizeReport('ERR_CLUSTERIZE_RELOAD_FAILED', `${report}; the old workers keep serving.${output}`);
+      this.options.log(`clusterize: ${error.message}`);
       this.waiters.failReloads(error);
     }
-    this.waiters.failSteady(clusterizeError('ERR_CLUSTERIZE_SCALE_FAILED', `${report}; the cluster keeps trying with backoff.${output}`));
+    this.waiters.failSteady(clusterizeReport('ERR_CLUSTERIZE_SCALE_FAILED', `${report}; the cluster keeps trying with backoff.${output}`));
     return false;
   }
 
+  /**
+   * The worker's last lines, logged (without clusterize's own stack frames), and the one-line
+   * error that follows them: the start stops, and the CLI prints that line last.
+   */
+  private startFailure(worker: WorkerProcess): ClusterizeError {
+    const lines = trimBlank(worker.output.last(OUTPUT_LINES_IN_REPORT));
+    if (lines.length > 0) this.options.log(`clusterize: the last output of ${worker.label}:\n${indent(lines)}`);
+    const inARow = this.failedStartsInARow > 1 ? `; ${this.failedStartsInARow} workers in a row failed to start` : '';
+    const printed = lines.length === 0 ? '; it printed nothing' : '';
+    return clusterizeReport('ERR_CLUSTERIZE_START_FAILED', `${worker.label} ${worker.whyNotReady()}${printed}${inARow}`);
+  }
+
   private failStart(error: ClusterizeError): void {
+    // Every other worker runs the same code: the report of one is enough.
+    for (const worker of this.workers.values()) worker.discardOutput();
     this.waiters.failStarted(error);
     this.waiters.cancel(error);
     void this.shutdown();
@@ -448,7 +481,21 @@ export class Supervisor {
   }
 }
 
+/** `lines` without the blank ones at either end. */
+function trimBlank(lines: string[]): string[] {
+  let from = 0;
+  let to = lines.length;
+  while (from < to && lines[from]!.trim() === '') from++;
+  while (to > from && lines[to - 1]!.trim() === '') to--;
+  return lines.slice(from, to);
+}
+
 function describeOutput(worker: WorkerProcess): string {
-  const lines = worker.output.last(OUTPUT_LINES_IN_REPORT);
-  return lines.length === 0 ? ' It printed nothing.' : ` Its last output:\n  ${lines.join('\n  ')}`;
+  const lines = trimBlank(worker.output.last(OUTPUT_LINES_IN_REPORT));
+  return lines.length === 0 ? ' It printed nothing.' : ` Its last output:\n${indent(lines)}`;
+}
+
+/** Each line two spaces in (a blank one stays empty), joined. */
+function indent(lines: readonly string[]): string {
+  return lines.map((line) => (line.trim() === '' ? '' : `  ${line}`)).join('\n');
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { envelope, type LoopDelay, type PrimaryHandle, type PrimaryMessage } from '../protocol.js';
+import type { RelayedSource } from './output-relay.js';
 import { OutputTail } from './output-tail.js';
 import { signalChild } from './signal-child.js';
 
@@ -74,12 +75,15 @@ export class WorkerProcess {
   #readyAt: number | undefined;
   #exit: ExitInfo | undefined;
   #failure: string | undefined;
+  #listenFailure: string | undefined;
+  #relayed: readonly RelayedSource[] = [];
   #leaving: LeaveReason | undefined;
   #leftAt: number | undefined;
   #hung: string | undefined;
   #drainsOnItsOwn = false;
   #killed = false;
   #killedAtDeadline = false;
+  #notReadyInTime = false;
   #recycle: RecycleWish | undefined;
   #cutConnections = 0;
   #rss: number | undefined;
@@ -219,6 +223,11 @@ export class WorkerProcess {
   /** The supervisor sent it SIGKILL. */
   get killed(): boolean {
     return this.#killed;
+  }
+
+  /** Killed because it was not ready within readyTimeout. */
+  get notReadyInTime(): boolean {
+    return this.#notReadyInTime;
   }
 
   /** Killed because it had not exited by shutdownTimeout + the kill grace. */
@@ -371,6 +380,26 @@ export class WorkerProcess {
     this.#generation = generation;
   }
 
+  /** Where its stdout and stderr are relayed (held back while it starts, where the supervisor asked so). */
+  relaysOutputThrough(sources: readonly RelayedSource[]): void {
+    this.#relayed = sources;
+  }
+
+  /** Writes the output held back, and the rest as it comes. */
+  releaseOutput(): void {
+    for (const source of this.#relayed) source.release();
+  }
+
+  /** Drops the output held back, and the rest: its start failed, and its last lines (`output`) are what a report shows. */
+  discardOutput(): void {
+    for (const source of this.#relayed) source.discard();
+  }
+
+  /** The primary could not bind a listen() of its (`127.0.0.1:3000: EADDRINUSE`); the first is kept. */
+  couldNotListen(detail: string): void {
+    this.#listenFailure ??= detail;
+  }
+
   /** Its spawn failed: there is no process, and no 'exit' will come. */
   couldNotStart(reason: string): void {
     this.#failure = `could not be started: ${reason}`;
@@ -379,7 +408,10 @@ export class WorkerProcess {
   /** SIGKILL, for why the plan said; the supervisor logs it. */
   killedFor(why: 'not ready' | 'deadline' | 'hung', readyTimeout: number): void {
     this.#killed = true;
-    if (why === 'not ready') this.#failure = `was not ready within ${readyTimeout} ms`;
+    if (why === 'not ready') {
+      this.#notReadyInTime = true;
+      this.#failure = `was not ready within ${readyTimeout} ms`;
+    }
     if (why === 'deadline') this.#killedAtDeadline = true;
     this.kill('SIGKILL');
   }
@@ -419,6 +451,16 @@ export class WorkerProcess {
       }
     }, ms);
     this.timers.add(timer);
+  }
+
+  /**
+   * Why it never became ready, for a line of its own: how it ended, and what caused it
+   * where that is known (a listen the primary could not bind, the error it printed).
+   */
+  whyNotReady(): string {
+    const how = this.#failure ?? `${this.describeExit()} before it was ready`;
+    const cause = this.#listenFailure === undefined ? this.output.firstError() : `could not listen on ${this.#listenFailure}`;
+    return cause === undefined ? how : `${how}: ${cause}`;
   }
 
   /** How it ended, for log lines and error reports. */
