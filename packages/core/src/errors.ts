@@ -26,6 +26,12 @@ const messages = {
   ERR_CLUSTERIZE_ADMIN_UNREACHABLE: 'Admin server unreachable',
   ERR_CLUSTERIZE_METRICS_UNAVAILABLE: 'Cluster metrics unavailable',
   ERR_CLUSTERIZE_NODE_INTERNALS: 'Node.js internals changed',
+  ERR_CLUSTERIZE_INVALID_ARGUMENT: 'Invalid argument',
+  ERR_CLUSTERIZE_NOT_JSON: 'Not JSON',
+  ERR_CLUSTERIZE_NO_HANDLER: 'No request handler',
+  ERR_CLUSTERIZE_HANDLER_FAILED: 'Request handler failed',
+  ERR_CLUSTERIZE_REQUEST_TIMEOUT: 'Request timed out',
+  ERR_CLUSTERIZE_PRIMARY_GONE: 'Primary gone',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
@@ -47,6 +53,12 @@ function make(base: Base, code: ErrorCode, detail: string, cause?: unknown): Clu
 export const clusterizeError = (code: ErrorCode, detail: string, cause?: unknown) => make(Error, code, detail, cause);
 export const clusterizeTypeError = (code: ErrorCode, detail: string) => make(TypeError, code, detail);
 export const clusterizeRangeError = (code: ErrorCode, detail: string) => make(RangeError, code, detail);
+
+/** What an error says past its title: `<detail>` of `<title>: <detail>`. */
+export function detailOf(error: ClusterizeError): string {
+  const title = `${messages[error.code]}: `;
+  return error.message.startsWith(title) ? error.message.slice(title.length) : error.message;
+}
 
 export function isClusterizeError(error: unknown): error is ClusterizeError {
   const code: unknown = error instanceof Error ? (error as Partial<ClusterizeError>).code : undefined;
