@@ -40,7 +40,9 @@ cluster.on('exit', (worker) => exits.set(worker.pid!, Date.now()));
 let leader: { worker: ClusterWorker; term: number } | undefined;
 cluster.on('lead', (worker, term) => { leader = { worker, term }; });
 let recycledLeaders = 0;
-cluster.on('recycle', (worker) => { if (worker.id === cluster.leader()?.id) recycledLeaders++; });
+cluster.on('recycle', (worker, reason) => {
+  if (reason.kind === 'age' && worker.id === cluster.leader()?.id) recycledLeaders++;
+});
 await cluster.start();
 
 /** Both workers serve, and one leads: the state each fault starts from. */
