@@ -1,10 +1,10 @@
 import { clusterizeTypeError, detailOf, type ClusterizeError } from '../errors.js';
 import type { Publisher } from '../message-types.js';
 import { checkFunction, checkName, decode, encode } from '../payload.js';
+import { Subscriptions } from '../subscriptions.js';
 import { MAX_ERROR_TEXT, type RequestError } from '../protocol.js';
 import type { WorkerProcess } from '../supervision/worker-process.js';
 
-type Subscriber = (data: unknown, from: Publisher) => void;
 type Handler<W> = (payload: unknown, worker: W) => unknown;
 
 interface MessagingHost<W> {
@@ -25,7 +25,7 @@ interface MessagingHost<W> {
  * here unless the primary subscribes to its topic.
  */
 export class ClusterMessaging<W> {
-  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly subscriptions = new Subscriptions();
   private readonly handlers = new Map<string, Handler<W>>();
 
   constructor(private readonly host: MessagingHost<W>) {}
@@ -35,17 +35,8 @@ export class ClusterMessaging<W> {
     this.relay(topic, encode(data, this.host.maxBytes, `publish('${topic}')`), 0);
   }
 
-  subscribe(topic: string, handler: Subscriber): () => void {
-    checkName(topic, 'a topic');
-    checkFunction(handler, 'a subscriber');
-    let handlers = this.subscribers.get(topic);
-    if (handlers === undefined) this.subscribers.set(topic, handlers = new Set());
-    const subscription: Subscriber = (data, from) => handler(data, from);
-    handlers.add(subscription);
-    return () => {
-      handlers.delete(subscription);
-      if (handlers.size === 0 && this.subscribers.get(topic) === handlers) this.subscribers.delete(topic);
-    };
+  subscribe(topic: string, handler: (data: unknown, from: Publisher) => unknown): () => void {
+    return this.subscriptions.add(topic, handler);
   }
 
   handle(name: string, handler: Handler<W>): () => void {
@@ -87,7 +78,7 @@ export class ClusterMessaging<W> {
       // A worker still starting may not listen for our messages yet: it says hello first.
       if (worker.phase !== 'starting') worker.post({ act: 'published', topic, data, from });
     }
-    const handlers = this.subscribers.get(topic);
+    const handlers = this.subscriptions.of(topic);
     if (handlers === undefined) return;
     const publisher: Publisher = from === 0 ? 'primary' : from;
     // Later than the call, as in the workers, and in the same order.
@@ -98,7 +89,7 @@ export class ClusterMessaging<W> {
       } catch (error) {
         return this.host.log(`clusterize: a publish to '${topic}' from worker ${from} is not JSON: ${String(error)}`);
       }
-      for (const handler of [...handlers]) {
+      for (const handler of handlers) {
         const failed = (error: unknown) => this.host.log(`clusterize: a subscriber of '${topic}' in the primary failed: ${(error as Error)?.stack ?? String(error)}`);
         try {
           const result: unknown = handler(value, publisher);

@@ -1,14 +1,13 @@
 import { clusterizeError, clusterizeRangeError, clusterizeTypeError } from '../errors.js';
 import type { Publisher, RequestOptions } from '../message-types.js';
 import { MAX_TIMER_MS } from '../option-checks.js';
-import { checkFunction, checkName, decode, encode } from '../payload.js';
+import { checkName, decode, encode } from '../payload.js';
 import type { RequestError, WorkerMessage } from '../protocol.js';
+import { Subscriptions } from '../subscriptions.js';
 import { intoApp } from './guard.js';
 
 /** How long request() waits for its reply unless told otherwise. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-
-type Handler = (data: unknown, from: Publisher) => void;
 
 interface Pending {
   name: string;
@@ -24,7 +23,7 @@ interface Pending {
  * same order.
  */
 export class WorkerMessaging {
-  private readonly subscribers = new Map<string, Set<Handler>>();
+  private readonly subscriptions = new Subscriptions();
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
 
@@ -37,18 +36,8 @@ export class WorkerMessaging {
     if (!this.send({ act: 'publish', topic, data: json })) throw primaryGone(what);
   }
 
-  subscribe(topic: string, handler: Handler): () => void {
-    checkName(topic, 'a topic');
-    checkFunction(handler, 'a subscriber');
-    let handlers = this.subscribers.get(topic);
-    if (handlers === undefined) this.subscribers.set(topic, handlers = new Set());
-    // Each subscription is its own, even for a handler already subscribed.
-    const subscription: Handler = (data, from) => handler(data, from);
-    handlers.add(subscription);
-    return () => {
-      handlers.delete(subscription);
-      if (handlers.size === 0 && this.subscribers.get(topic) === handlers) this.subscribers.delete(topic);
-    };
+  subscribe(topic: string, handler: (data: unknown, from: Publisher) => void): () => void {
+    return this.subscriptions.add(topic, handler);
   }
 
   request(name: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
@@ -68,11 +57,11 @@ export class WorkerMessaging {
 
   /** A publish reached this worker: each subscriber of its topic gets it, as app code (what it throws stays uncaught). */
   delivered(topic: string, json: string | undefined, from: number): void {
-    const handlers = this.subscribers.get(topic);
+    const handlers = this.subscriptions.of(topic);
     if (handlers === undefined) return;
     const data = decode(json);
     const publisher: Publisher = from === 0 ? 'primary' : from;
-    for (const handler of [...handlers]) intoApp(() => handler(data, publisher));
+    for (const handler of handlers) intoApp(() => void handler(data, publisher));
   }
 
   answered(seq: number, json: string | undefined, error: RequestError | undefined): void {
