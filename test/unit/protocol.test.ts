@@ -30,6 +30,11 @@ const workerMessages: { [A in WorkerMessage['act']]: MessageOf<WorkerMessage, A>
   metrics: { act: 'metrics', seq: 4, json: '[]' },
   finalMetrics: { act: 'finalMetrics', json: '[]' },
   metricsRequest: { act: 'metricsRequest', seq: 5 },
+  publish: { act: 'publish', topic: 'cache:invalidate', data: '{"key":"a"}' },
+  request: { act: 'request', seq: 6, name: 'counter:add', data: '1' },
+  leadWanted: { act: 'leadWanted', name: 'default' },
+  leadWithdrawn: { act: 'leadWithdrawn', name: 'default' },
+  leadEnded: { act: 'leadEnded', name: 'default', term: 3 },
 };
 
 const primaryMessages: { [A in PrimaryMessage['act']]: MessageOf<PrimaryMessage, A> } = {
@@ -46,9 +51,15 @@ const primaryMessages: { [A in PrimaryMessage['act']]: MessageOf<PrimaryMessage,
   ping: { act: 'ping', seq: 9 },
   collectMetrics: { act: 'collectMetrics', seq: 2 },
   clusterMetrics: { act: 'clusterMetrics', seq: 2, text: '# HELP x\n' },
+  published: { act: 'published', topic: 'cache:invalidate', data: '{"key":"a"}', from: 2 },
+  reply: {
+    act: 'reply', seq: 6, data: '2',
+    error: { code: 'ERR_CLUSTERIZE_HANDLER_FAILED', message: 'the handler threw', thrown: { name: 'Error', message: 'boom', code: 'E_BOOM' } },
+  },
+  leadGranted: { act: 'leadGranted', name: 'default', term: 3 },
 };
 
-const OPTIONAL = new Set(['full', 'lost', 'room', 'peer']);
+const OPTIONAL = new Set(['full', 'lost', 'room', 'peer', 'data', 'error']);
 
 const signed = (message: object) => ({ cmd: NAMESPACE, ...message, token: TOKEN });
 const fromPrimary = (message: object) => ({ cmd: NAMESPACE, ...message });
@@ -125,6 +136,11 @@ describe('values in range, field by field', () => {
     ['an unknown peer family', () => checkPrimary({ ...primaryMessages.conn, peer: { address: '10.0.0.1', port: 1, family: 'IPv5' } }),
       "malformed 'conn': peer.family must be \"IPv4\" or \"IPv6\", got \"IPv5\""],
     ['a fractional cap', () => checkPrimary({ ...primaryMessages.share, cap: 2.5 }), "malformed 'share': cap must be an integer >= 0 or null, got 2.5"],
+    ['a topic of 257 characters', () => checkWorker({ ...workerMessages.publish, topic: 't'.repeat(257) }),
+      "malformed 'publish': topic must be a string of at most 256 characters, got a string of 257 characters"],
+    ['a term of 0', () => checkWorker({ ...workerMessages.leadEnded, term: 0 }), "malformed 'leadEnded': term must be an integer >= 1, got 0"],
+    ['a reply error with a code of its own', () => checkPrimary({ ...primaryMessages.reply, error: { code: 'E_BOOM', message: 'boom' } }),
+      "malformed 'reply': error.code must be \"ERR_CLUSTERIZE_NO_HANDLER\" or \"ERR_CLUSTERIZE_HANDLER_FAILED\" or \"ERR_CLUSTERIZE_NOT_JSON\" or \"ERR_CLUSTERIZE_MESSAGE_TOO_LARGE\", got \"E_BOOM\""],
   ];
 
   it.each(refusals)('%s is refused with its reason', (_, verdict, reason) => {
@@ -196,7 +212,7 @@ describe('descriptors', () => {
       conn: (_message, handle: ClientHandle | undefined) => void handle,
       // @ts-expect-error: 'pause' carries no descriptor, so its handler gets none.
       pause: (_message, _handle: unknown) => {},
-      share: noop, shed: noop, drain: noop, ping: noop, collectMetrics: noop, clusterMetrics: noop,
+      share: noop, shed: noop, drain: noop, ping: noop, collectMetrics: noop, clusterMetrics: noop, published: noop, reply: noop, leadGranted: noop,
     };
     // @ts-expect-error: a table without a handler for every act does not compile.
     const missing: WorkerMessageHandlers<number> = { hello: noop };

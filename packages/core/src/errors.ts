@@ -26,6 +26,12 @@ const messages = {
   ERR_CLUSTERIZE_ADMIN_UNREACHABLE: 'Admin server unreachable',
   ERR_CLUSTERIZE_METRICS_UNAVAILABLE: 'Cluster metrics unavailable',
   ERR_CLUSTERIZE_NODE_INTERNALS: 'Node.js internals changed',
+  ERR_CLUSTERIZE_INVALID_ARGUMENT: 'Invalid argument',
+  ERR_CLUSTERIZE_NOT_JSON: 'Not JSON',
+  ERR_CLUSTERIZE_NO_HANDLER: 'No request handler',
+  ERR_CLUSTERIZE_HANDLER_FAILED: 'Request handler failed',
+  ERR_CLUSTERIZE_REQUEST_TIMEOUT: 'Request timed out',
+  ERR_CLUSTERIZE_PRIMARY_GONE: 'Primary gone',
 } as const;
 
 export type ErrorCode = keyof typeof messages;
@@ -61,6 +67,12 @@ export function clusterizeReport(code: ErrorCode, detail: string): ClusterizeErr
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/** What an error says past its title: `<detail>` of `<title>: <detail>`. */
+export function detailOf(error: ClusterizeError): string {
+  const title = `${messages[error.code]}: `;
+  return error.message.startsWith(title) ? error.message.slice(title.length) : error.message;
 }
 
 export function isClusterizeError(error: unknown): error is ClusterizeError {

@@ -1,6 +1,9 @@
 import './node-version-gate.js';
 export { createCluster, startCluster } from './start.js';
-export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError, type ShutdownReport } from './primary/cluster.js';
+export { Cluster, type ClusterEvents, type ClusterWorker, type ListenError, type RequestHandler, type ShutdownReport } from './primary/cluster.js';
+export type {
+  ClusterizeRequests, ClusterizeTopics, LeadJob, LeadOptions, Publisher, RequestCall, RequestName, RequestOptions, RequestPayload, RequestReply, Subscriber, Topic, TopicData,
+} from './message-types.js';
 export { EXIT_CUT_AT_DEADLINE } from './supervision/signals.js';
 export type { WorkerState } from './supervision/worker-process.js';
 export { resolveOptions, WORKERS_ENV, type AdminOptions, type ClusterOptions, type ResolvedOptions } from './options.js';

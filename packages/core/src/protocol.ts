@@ -11,6 +11,7 @@
  * each side checks what it receives against it, the handle it came with included.
  */
 import type { ClientHandle, ListenHandle } from './node-internals.js';
+import { MAX_NAME_LENGTH } from './payload.js';
 import { arrayOf, bool, explain, int, literal, measure, nullable, optional, shape, str, type Field, type Shape, type ShapeOf, type TypeOf } from './schema.js';
 
 export const NAMESPACE = 'NODE_CLUSTERIZE';
@@ -48,6 +49,9 @@ const key = str(4095);
 export const MAX_METRICS_JSON = 32 * 1024 * 1024;
 const metricsJson = str(MAX_METRICS_JSON);
 
+/** The longest text of a request's error that travels back: a stack or a huge message is cut there. */
+export const MAX_ERROR_TEXT = 4095;
+
 /** Hand-off ids or listener keys in one report: far more than a worker gets between two. */
 const MAX_REPORTED = 99_999;
 
@@ -82,6 +86,26 @@ const sockname = shape({ address: key, family: key, port: int() });
 export type Sockname = TypeOf<typeof sockname>;
 
 const transport = literal('forward', 'shared', 'self');
+
+/** A topic, request or lead name. */
+const name = str(MAX_NAME_LENGTH);
+/**
+ * The JSON text of a publish's or request's data, absent for none: the sender measured it
+ * against maxMessageSize, and the primary passes a publish on as text, never parsed.
+ */
+const data = optional(str());
+/** A leader's term: one more for each worker elected under a lead name. */
+const term = int(1);
+
+/** Why a request failed, as its reply says: the worker throws a coded error from it. */
+const requestError = shape({
+  code: literal('ERR_CLUSTERIZE_NO_HANDLER', 'ERR_CLUSTERIZE_HANDLER_FAILED', 'ERR_CLUSTERIZE_NOT_JSON', 'ERR_CLUSTERIZE_MESSAGE_TOO_LARGE'),
+  message: str(MAX_ERROR_TEXT),
+  /** What the handler threw: its name, message and code (a string one), the error's `cause` in the worker. */
+  thrown: optional(shape({ name: str(MAX_ERROR_TEXT), message: str(MAX_ERROR_TEXT), code: optional(str(MAX_ERROR_TEXT)) })),
+});
+
+export type RequestError = TypeOf<typeof requestError>;
 
 export type Transport = TypeOf<typeof transport>;
 
@@ -124,6 +148,16 @@ const workerSchemas = {
   finalMetrics: { json: metricsJson },
   /** clusterMetrics() in the app: asks for the cluster's aggregated metrics text. */
   metricsRequest: { seq },
+  /** publish() in the app: for every worker and the primary's subscribers. */
+  publish: { topic: name, data },
+  /** request() in the app: for the primary's handler of `name`; answered by 'reply' with the same seq. */
+  request: { seq, name, data },
+  /** lead() in the app: this worker runs for leader of `name`. */
+  leadWanted: { name },
+  /** The app resigned: this worker no longer runs for leader of `name` (if it leads, 'leadEnded' follows). */
+  leadWithdrawn: { name },
+  /** Its job for `name` in `term` has settled after it stopped leading, or it declined the term: the next may be elected. */
+  leadEnded: { name, term },
 };
 
 /** What the primary sends, one schema per act. */
@@ -157,6 +191,12 @@ const primarySchemas = {
   collectMetrics: { seq },
   /** Answers 'metricsRequest'. */
   clusterMetrics: { seq, text: str() },
+  /** A publish, from worker `from` (0: the primary), to every worker, its sender included. */
+  published: { topic: name, data, from: count },
+  /** Answers 'request': its reply's data, or why it failed. */
+  reply: { seq, data, error: optional(requestError) },
+  /** This worker leads `name` in `term` until it leaves (then it aborts its job and says 'leadEnded'). */
+  leadGranted: { name, term },
 };
 
 type Schemas = { readonly [act: string]: Shape };

@@ -8,7 +8,11 @@ import { onInternalMessage } from '../node-internals.js';
 import { validateWorkerCount, type ResolvedOptions } from '../options.js';
 import { AdminServer, reportOf } from '../admin/admin-server.js';
 import { ClusterStats } from '../admin/cluster-stats.js';
+import type { RequestName, RequestPayload, RequestReply, Subscriber, Topic, TopicData } from '../message-types.js';
+import { DEFAULT_LEAD } from '../worker/leads.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
+import { Leadership } from './leadership.js';
+import { ClusterMessaging } from './messaging.js';
 import { NodeClusterBridge } from './node-cluster-bridge.js';
 import { runPrimaryModules } from './primary-modules.js';
 import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
@@ -57,7 +61,12 @@ export interface ClusterEvents {
   listenError: [worker: ClusterWorker, error: ListenError];
   /** A worker is being replaced because it hung or outgrew maxMemory / maxAge. */
   recycle: [worker: ClusterWorker, reason: RecycleReason];
+  /** A worker was elected leader of lead name `name` (its lead() job starts), in `term`. */
+  lead: [worker: ClusterWorker, term: number, name: string];
 }
+
+/** Answers a worker's request(name, payload): what it returns (or resolves with) is the reply; what it throws, the worker's error. */
+export type RequestHandler<N extends RequestName> = (payload: RequestPayload<N>, worker: ClusterWorker) => RequestReply<N> | Promise<RequestReply<N>>;
 
 function snapshot(worker: WorkerProcess): ClusterWorker {
   return Object.freeze({
@@ -88,6 +97,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly dispatch: ReturnType<typeof createDispatcher>;
   private readonly stats = new ClusterStats();
   private readonly metricsCollector: MetricsCollector;
+  private readonly messaging: ClusterMessaging<ClusterWorker>;
+  private readonly leadership: Leadership;
   private readonly admin: AdminServer | undefined;
   /** node:cluster's view of the workers, for code written for it. */
   private readonly nodeCluster: NodeClusterBridge;
@@ -111,12 +122,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       ready: (worker) => {
         this.health.watch(worker);
         this.announce('ready', snapshot(worker));
+        this.leadership.review();
       },
       exit: (worker) => {
         // Not asked to leave, yet gone: it crashed (or never became ready in time).
         if (worker.leaving === undefined && this.supervisor.state === 'running') this.stats.restarted('crash');
         this.nodeCluster.exited(worker.id, worker.exit?.code ?? null, worker.exit?.signal ?? null);
         this.announce('exit', snapshot(worker), worker.exit?.code ?? null, worker.exit?.signal ?? null);
+        this.leadership.exited(worker);
       },
       recycle: (worker, kind, detail) => {
         this.stats.restarted(kind);
@@ -128,6 +141,20 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       },
     });
     this.metricsCollector = new MetricsCollector(options, () => this.supervisor.workers.values(), this.stats);
+    this.messaging = new ClusterMessaging({
+      workers: () => this.supervisor.workers.values(),
+      snapshot,
+      maxBytes: options.maxMessageSize * 1024 * 1024,
+      log: (line) => this.options.log(line),
+    });
+    this.leadership = new Leadership({
+      workers: () => this.supervisor.workers.values(),
+      generation: () => this.supervisor.generation,
+      elected: (worker, name, term) => {
+        this.options.log(`clusterize: ${worker.label} leads '${name}' (term ${term})`);
+        this.announce('lead', snapshot(worker), term, name);
+      },
+    });
     this.admin = options.admin === undefined ? undefined : new AdminServer({
       metrics: () => this.metrics(),
       ready: () => this.running && !this.withdrawn && [...this.supervisor.workers.values()].some((worker) => worker.routable && worker.leaving === undefined),
@@ -143,6 +170,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       supervisor: this.supervisor,
       health: this.health,
       metrics: this.metricsCollector,
+      messaging: this.messaging as ClusterMessaging<unknown>,
+      leadership: this.leadership,
       ticketKeys: this.ticketKeys,
       events: {
         online: (worker) => this.announce('online', snapshot(worker)),
@@ -209,6 +238,39 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   address(): Sockname | string | null {
     for (const listener of this.registry.all()) return listener.sockname ?? listener.query.address;
     return null;
+  }
+
+  /**
+   * Sends `data` (JSON, at most maxMessageSize) to every subscriber of `topic`: in every
+   * worker and in this primary (see the worker's publish()). Throws a coded TypeError for
+   * data JSON cannot carry, a RangeError when it is too large.
+   */
+  publish<T extends Topic>(topic: T, data: TopicData<T>): void {
+    this.messaging.publish(topic, data);
+  }
+
+  /**
+   * Calls `handler` in the primary with the data of every publish to `topic`, a worker's or
+   * its own, from now on; returns the function that unsubscribes. A handler that throws is logged.
+   */
+  subscribe<T extends Topic>(topic: T, handler: Subscriber<T>): () => void {
+    return this.messaging.subscribe(topic, handler as (data: unknown, from: number | 'primary') => void);
+  }
+
+  /**
+   * Answers the workers' request(name, payload) with `handler`, one per name; returns the
+   * function that removes it. What it throws or rejects with reaches the worker as
+   * ERR_CLUSTERIZE_HANDLER_FAILED, its message included.
+   */
+  handle<N extends RequestName>(name: N, handler: RequestHandler<N>): () => void {
+    return this.messaging.handle(name, handler as (payload: unknown, worker: ClusterWorker) => unknown);
+  }
+
+  /** The worker that leads `name` now (elected, its job not yet ended), if any. */
+  leader(name: string = DEFAULT_LEAD): ClusterWorker | undefined {
+    const id = this.leadership.holder(name);
+    const worker = id === undefined ? undefined : this.supervisor.workers.get(id);
+    return worker === undefined ? undefined : snapshot(worker);
   }
 
   broadcast(message: unknown): void {

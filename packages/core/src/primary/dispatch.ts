@@ -4,6 +4,8 @@ import type { HealthMonitor } from '../supervision/health.js';
 import type { ListenerRegistry } from '../listeners/listener-registry.js';
 import type { MetricsCollector } from '../admin/metrics-collector.js';
 import type { Policy } from '../listeners/policies/index.js';
+import type { Leadership } from './leadership.js';
+import type { ClusterMessaging } from './messaging.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Supervisor } from '../supervision/supervisor.js';
 import type { WorkerProcess } from '../supervision/worker-process.js';
@@ -27,6 +29,8 @@ interface DispatchContext {
   readonly supervisor: Supervisor;
   readonly health: HealthMonitor;
   readonly metrics: MetricsCollector;
+  readonly messaging: ClusterMessaging<unknown>;
+  readonly leadership: Leadership;
   readonly events: DispatchEvents;
   /** TLS session-ticket keys every worker's TLS servers share. */
   readonly ticketKeys: string;
@@ -40,7 +44,7 @@ interface DispatchContext {
  * supervisor's plan.
  */
 export function createDispatcher(context: DispatchContext): (worker: WorkerProcess, message: unknown, handle: unknown) => void {
-  const { policy, registry, supervisor, health, metrics, events, ticketKeys, log } = context;
+  const { policy, registry, supervisor, health, metrics, messaging, leadership, events, ticketKeys, log } = context;
 
   const listenFailed = (worker: WorkerProcess, query: ListenQuery, errno: number) => {
     const error = { code: getSystemErrorName(errno), address: query.address, port: query.port };
@@ -114,6 +118,11 @@ export function createDispatcher(context: DispatchContext): (worker: WorkerProce
       metrics.text().then((text) => worker.post({ act: 'clusterMetrics', seq, text }),
         (error: unknown) => log(`clusterize: could not collect metrics for worker ${worker.id}: ${(error as Error)?.stack ?? String(error)}`));
     },
+    publish: (worker, { topic, data }) => messaging.published(worker, topic, data),
+    request: (worker, { seq, name, data }) => messaging.requested(worker, seq, name, data),
+    leadWanted: (worker, { name }) => leadership.wanted(worker, name),
+    leadWithdrawn: (worker, { name }) => leadership.withdrawn(worker, name),
+    leadEnded: (worker, { name, term }) => leadership.ended(worker, name, term),
   };
 
   const warnings = new WeakMap<WorkerProcess, RateLimitedLog>();

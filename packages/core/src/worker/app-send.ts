@@ -1,4 +1,5 @@
 import { clusterizeRangeError, clusterizeTypeError } from '../errors.js';
+import { bytesOver } from '../payload.js';
 
 type Send = NonNullable<typeof process.send>;
 
@@ -13,14 +14,12 @@ function isInternal(message: unknown): boolean {
 
 /**
  * The bytes of `message` as the channel carries it (Node's 'json' serialization: the JSON
- * text in UTF-8), or undefined where JSON gives no text and Node's own send reports it.
- * A character takes 1 to 3 bytes: the exact count is only needed near the limit.
+ * text in UTF-8) when more than `maxBytes`, or undefined where JSON gives no text and Node's
+ * own send reports it.
  */
 function tooLarge(message: unknown, maxBytes: number): number | undefined {
   const json = JSON.stringify(message) as string | undefined;
-  if (json === undefined || json.length * 3 <= maxBytes) return undefined;
-  const bytes = json.length > maxBytes ? json.length : Buffer.byteLength(json);
-  return bytes > maxBytes ? bytes : undefined;
+  return json === undefined ? undefined : bytesOver(json, maxBytes);
 }
 
 /**

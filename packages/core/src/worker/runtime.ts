@@ -8,10 +8,13 @@ import { closeStray, deliverPrimaryMessage, envelope, isOurs, verifyPrimaryMessa
 import { acceptedConnections, openConnections, shed, track, watchCloses } from '../drain/connections.js';
 import { exitAfterDrain } from '../drain/exit-after-drain.js';
 import { AppSignalListeners } from '../supervision/app-signal-listeners.js';
+import type { LeadJob, LeadOptions, RequestCall, RequestName, RequestOptions, RequestReply, Subscriber, Topic, TopicData } from '../message-types.js';
 import { guardAppSend } from './app-send.js';
 import { guarded, intoApp, logLine, reportRuntimeError } from './guard.js';
+import { WorkerLeads } from './leads.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ResidentMemory } from './memory.js';
+import { WorkerMessaging } from './messaging.js';
 import { ClusterMetricsRequests, registryJson } from './metrics.js';
 import { ignoreBrokenOutputPipes } from './output-pipes.js';
 import { SendsInFlight } from './sends-in-flight.js';
@@ -48,6 +51,8 @@ export interface WorkerEvents {
    * frame (1001) itself.
    */
   drain: [];
+  /** This worker was elected leader of lead name `name`, in `term`: its job starts now. */
+  lead: [term: number, name: string];
 }
 
 
@@ -98,6 +103,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
    */
   readonly #token: string;
   private readonly metricsRequests: ClusterMetricsRequests;
+  private readonly messaging: WorkerMessaging;
+  private readonly leads: WorkerLeads;
   /** The channel's own send: the app's `process.send` refuses our `cmd`. */
   #sendRaw: NonNullable<typeof process.send> = () => false;
   /** Our messages not yet written to the channel: a drain exits only once they are. */
@@ -120,6 +127,19 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.shutdownTimeout = settings.shutdownTimeout;
     this.maxMessageSize = settings.maxMessageSize;
     this.metricsRequests = new ClusterMetricsRequests((seq) => this.send({ act: 'metricsRequest', seq }), settings.metricsTimeout);
+    this.messaging = new WorkerMessaging((message) => this.send(message), settings.maxMessageSize);
+    this.leads = new WorkerLeads({
+      send: (message) => this.send(message),
+      announce: (term, name) => {
+        try {
+          this.emit('lead', term, name);
+        } catch (error) {
+          reportRuntimeError("a 'lead' listener", error);
+        }
+      },
+      log: logLine,
+      who: `worker ${id} (pid ${process.pid})`,
+    });
   }
 
   start(): void {
@@ -138,7 +158,10 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     this.appSignals = new AppSignalListeners(['SIGINT', 'SIGTERM'], new Set([onSigint, onSigterm] as never[]), logLine);
     this.appSignals.install();
     // The primary is gone (or let go of us): finish what is in flight, then exit.
-    process.on('disconnect', () => void this.drain(this.shutdownTimeout));
+    process.on('disconnect', () => {
+      this.messaging.primaryGone();
+      void this.drain(this.shutdownTimeout);
+    });
     ignoreBrokenOutputPipes();
     releaseChannelRef();
     this.send({ act: 'hello', pid: process.pid });
@@ -156,6 +179,46 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /**
+   * Sends `data` (JSON, at most maxMessageSize) to every subscriber of `topic`: in every
+   * worker, this one included, and in the primary. Throws a coded TypeError for data JSON
+   * cannot carry, a RangeError when it is too large, ERR_CLUSTERIZE_PRIMARY_GONE once the
+   * primary is gone.
+   */
+  publish<T extends Topic>(topic: T, data: TopicData<T>): void {
+    this.messaging.publish(topic, data);
+  }
+
+  /** Calls `handler` with the data of every publish to `topic` from now on; returns the function that unsubscribes. */
+  subscribe<T extends Topic>(topic: T, handler: Subscriber<T>): () => void {
+    return this.messaging.subscribe(topic, handler as (data: unknown, from: number | 'primary') => void);
+  }
+
+  /**
+   * Asks the primary's handler of `name` (cluster.handle()) and resolves with its reply.
+   * Rejects with a coded error when the primary has no handler, the handler throws, no reply
+   * comes within `timeout` ms (default 10000), or the primary is gone.
+   */
+  request<N extends RequestName>(name: N, ...[payload, options]: RequestCall<N>): Promise<RequestReply<N>> {
+    return this.messaging.request(name, payload, options as RequestOptions | undefined) as Promise<RequestReply<N>>;
+  }
+
+  /**
+   * Runs for leader of `options.name` (default 'default'): the cluster runs `job` in one
+   * worker at a time, with an AbortSignal that aborts when that worker stops leading (it
+   * drains: a reload, a scale-down, a recycle, a shutdown) and its term, which grows with
+   * each new leader. The next leader starts once the last one's job has settled or its
+   * process is gone. Returns the function that resigns (aborting the job if it runs).
+   */
+  lead(job: LeadJob, options?: LeadOptions): () => void {
+    return this.leads.lead(job, options);
+  }
+
+  /** True while this worker leads (under any lead name). */
+  get isLeader(): boolean {
+    return this.leads.isLeader;
   }
 
   /** The cluster's metrics text, aggregated by the primary (see clusterMetrics()). */
@@ -188,6 +251,7 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     if (this.draining) return;
     this.draining = true;
     this.send({ act: 'draining' });
+    this.leads.stepDown('it drains');
     for (const { proxy } of this.registrations.values()) proxy.detach();
     // An app that listens closes its WebSockets and event streams its own way; we do not.
     const politely = this.listenerCount('drain') === 0;
@@ -203,6 +267,8 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     let drained = false;
     const settled = async (deadline: number) => {
       drained = true;
+      // The next leader is elected once this one's job has settled: it has until the deadline.
+      await this.leads.settled(deadline);
       await this.sendFinalMetrics();
       const pending = this.inFlight.pending;
       if (await this.inFlight.settled(deadline) || pending === 0) return;
@@ -236,8 +302,11 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     if (json !== null) this.send({ act: 'finalMetrics', json });
   }
 
-  private send(message: WorkerMessage): void {
-    if (process.connected) this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, this.inFlight.track());
+  /** False when the channel to the primary is gone. */
+  private send(message: WorkerMessage): boolean {
+    if (!process.connected) return false;
+    this.#sendRaw({ ...envelope(message), token: this.#token }, undefined, undefined, this.inFlight.track());
+    return true;
   }
 
   private listen(server: net.Server, asked: ServerQuery, callback: GetServerCallback): void {
@@ -347,6 +416,9 @@ export class WorkerRuntime extends EventEmitter<WorkerEvents> {
     },
     collectMetrics: ({ seq }) => void registryJson().then((json) => this.send({ act: 'metrics', seq, json })),
     clusterMetrics: ({ seq, text }) => this.metricsRequests.answered(seq, text),
+    published: ({ topic, data, from }) => this.messaging.delivered(topic, data, from),
+    reply: ({ seq, data, error }) => this.messaging.answered(seq, data, error),
+    leadGranted: ({ name, term }) => this.leads.granted(name, term),
   };
 
   /**
