@@ -165,10 +165,10 @@ describe('logs', () => {
     // 16 MB, far beyond what the cluster keeps waiting for one reader (4 MB).
     expect((await request(cluster.port, '/flood?mb=16')).status).toBe(200);
     await cluster.waitFor(/clusterize: dropped a clusterize logs client that fell more than 4 MB behind/);
-    expect((await request(cluster.port, '/')).status).toBe(200);
     const closed = new Promise((resolve) => client.once('close', resolve));
     client.resume();
     await within(closed, 5_000, 'the dropped client closing');
+    expect((await request(cluster.port, '/')).status).toBe(200);
     const last = JSON.parse(received.trimEnd().split('\n').at(-1)!) as { type: string; reason: string; message: string };
     expect(last).toMatchObject({ type: 'end', reason: 'behind', message: expect.stringContaining('fell more than 4 MB behind') });
   });

@@ -20,6 +20,8 @@ const REQUEST_TIMEOUT_MS = 5_000;
 export const LOGS_MAX_BEHIND_BYTES = 4 * 1024 * 1024;
 /** A client that does not read its last message is cut off after this. */
 const LINGER_MS = 1_000;
+/** A `logs` client dropped for falling behind has this long to read what was already queued for it, and the line that says why. */
+const BEHIND_LINGER_MS = 10_000;
 /** How long an existing socket's cluster gets to answer before the name counts as taken by a cluster that hangs. */
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -254,7 +256,7 @@ export class ControlServer {
       this.finish(client, {
         type: 'end', reason: 'behind',
         message: `this client fell more than ${LOGS_MAX_BEHIND_BYTES / 1024 / 1024} MB behind the cluster's output and was dropped; the cluster does not wait for a reader`,
-      });
+      }, BEHIND_LINGER_MS);
     }
   }
 
@@ -263,12 +265,12 @@ export class ControlServer {
   }
 
   /** The last message: the connection ends, and is cut if the client does not read it in time. */
-  private finish(client: net.Socket, reply: ControlReply): void {
+  private finish(client: net.Socket, reply: ControlReply, linger = LINGER_MS): void {
     this.stopping.delete(client);
-    this.followers.delete(client);
+    this.unfollow(client);
     if (client.destroyed) return;
     client.end(encode(reply));
-    setTimeout(() => client.destroy(), LINGER_MS).unref();
+    setTimeout(() => client.destroy(), linger).unref();
   }
 
   /** A primary that exits without closing (a second signal, process.exit()) leaves no stale socket behind. */
