@@ -46,6 +46,12 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: '--heartbeat-timeout 1', args: ['--heartbeat-timeout', '1', script], code: 'INVALID_OPTION', names: /--heartbeat-timeout must be 0 \(off\) or .* from 1000 / },
   { input: '--queue-timeout -1', args: ['--queue-timeout', '-1', script], code: 'INVALID_OPTION', names: /--queue-timeout must be a whole number of milliseconds from 0 to 2147483647, got '-1'/ },
   { input: '--ready-timeout 99', args: ['--ready-timeout', '99', script], code: 'INVALID_OPTION', names: /--ready-timeout .* from 100 / },
+  { input: 'a name with a space', args: ['--name', 'my app', script], code: 'INVALID_NAME', names: /--name must be 1 to 64 letters, digits, '\.', '_' or '-', got 'my app'/ },
+  { input: '--name after --no-control', args: ['--no-control', '--name', 'web', script], code: 'INVALID_OPTION', names: /--name contradicts --no-control/ },
+  { input: 'clusterize scale 0', args: ['scale', 'web', '0'], code: 'INVALID_WORKERS', names: /clusterize scale N must be an integer from 1 to 1024, got '0'/ },
+  { input: 'clusterize scale without N', args: ['scale'], code: 'INVALID_OPTION', names: /clusterize scale needs the number of workers/ },
+  { input: 'clusterize status with two names', args: ['status', 'web', 'api'], code: 'UNKNOWN_OPTION', names: /'api' for clusterize status/ },
+  { input: 'clusterize reload with a bad name', args: ['reload', 'a/b'], code: 'INVALID_NAME', names: /the cluster name must be 1 to 64 letters/ },
 ];
 
 const oneLine = (code: string) => new RegExp(`^clusterize: [^\\n]+ \\[ERR_CLUSTERIZE_${code}\\]\\n$`);

@@ -28,8 +28,9 @@ let front = 0;
 const instances: Instance[] = [];
 
 function startInstance(host: string, port: number, admin: number): Promise<Started> {
+  // Three hosts on one machine: each cluster needs a name of its own.
   return startCli('peer.mjs', [
-    '--workers', '2', '--policy', 'round-robin', '--proxy-protocol',
+    '--name', `peer-${host}`, '--workers', '2', '--policy', 'round-robin', '--proxy-protocol',
     '--shutdown-delay', String(SHUTDOWN_DELAY_MS), '--shutdown-timeout', '5000',
     '--admin-port', String(admin), '--admin-host', host,
   ], { HOST: host, PORT: String(port) });

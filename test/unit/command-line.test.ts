@@ -105,10 +105,11 @@ describe('admin flags and clusterize status', () => {
     fails(['--admin-host', '127.0.0.1', 'server.js'], 'INVALID_OPTION', /--admin-host needs --admin-port/);
   });
 
-  it('status takes the admin port and host, nothing else', () => {
-    expect(parseCommandLine(['status', '--admin-port', '9100'])).toEqual({ kind: 'status', port: 9100, host: '127.0.0.1' });
-    expect(parseCommandLine(['status', '--admin-port', '9100', '--admin-host', '::1'])).toEqual({ kind: 'status', port: 9100, host: '::1' });
-    fails(['status'], 'INVALID_OPTION', /clusterize status needs --admin-port PORT, .* \(and --admin-host HOST where it is not on 127\.0\.0\.1\)/);
+  it('status with --admin-port takes the admin port and host, and --json, nothing else', () => {
+    expect(parseCommandLine(['status', '--admin-port', '9100'])).toEqual({ kind: 'status', port: 9100, host: '127.0.0.1', json: false });
+    expect(parseCommandLine(['status', '--admin-port', '9100', '--admin-host', '::1', '--json'])).toEqual({ kind: 'status', port: 9100, host: '::1', json: true });
+    fails(['status', '--admin-host', '::1'], 'INVALID_OPTION', /--admin-host needs --admin-port/);
+    fails(['status', '--admin-port', '9100', '--control', '/tmp/x.sock'], 'INVALID_OPTION', /--control and --admin-port ask two different servers/);
     fails(['status', '--admin-port', '9100', '-w', '2'], 'UNKNOWN_OPTION', /'-w' for clusterize status/);
     fails(['status', '--admin-port', '9100', '--proxy-protocol'], 'UNKNOWN_OPTION', /'--proxy-protocol' for clusterize status/);
     fails(['status', '--admin-port', '9100', 'extra'], 'UNKNOWN_OPTION', /'extra' for clusterize status/);
@@ -136,5 +137,52 @@ describe('--help', () => {
     expect(USAGE).toContain(String(MAX_TIMER_MS));
     expect(USAGE).toContain(`at least ${MIN_HEARTBEAT_TIMEOUT_MS}`);
     expect(USAGE).toContain(`at least ${MIN_READY_TIMEOUT_MS}`);
+  });
+});
+
+describe('the control socket', () => {
+  it('the CLI takes commands by default, under --name, on --control PATH, or not at all with --no-control', () => {
+    expect(run(['server.js']).control).toBe(true);
+    expect(run(['--name', 'web.v2_x-1', 'server.js']).control).toEqual({ name: 'web.v2_x-1' });
+    expect(run(['--control', 'ctl.sock', '--name=web', 'server.js']).control).toEqual({ path: resolve('ctl.sock'), name: 'web' });
+    expect(run(['--no-control', 'server.js']).control).toBe(false);
+  });
+
+  it('a bad --name or --control, or one beside --no-control, names the flag', () => {
+    for (const name of ['a b', '', 'x'.repeat(65), 'é', 'a/b']) {
+      fails(['--name', name, 'server.js'], name === '' ? 'INVALID_OPTION' : 'INVALID_NAME', name === '' ? /--name needs a value/ : /^Invalid cluster name: --name must be 1 to 64 letters, digits, '\.', '_' or '-', got /);
+    }
+    fails(['--control', `/tmp/${'x'.repeat(120)}.sock`, 'server.js'], 'INVALID_OPTION', /--control must be at most 107 bytes long/);
+    fails(['--no-control', '--name', 'web', 'server.js'], 'INVALID_OPTION', /--name contradicts --no-control/);
+    fails(['--name', 'web', '--no-control', 'server.js'], 'INVALID_OPTION', /--no-control contradicts a flag before it/);
+  });
+
+  it('reads each command with its NAME, N and flags', () => {
+    const command = (argv: string[]) => parseCommandLine(argv);
+    expect(command(['ls'])).toEqual({ kind: 'command', command: 'ls', target: { name: undefined, path: undefined }, json: false });
+    expect(command(['ls', '--json'])).toMatchObject({ command: 'ls', json: true });
+    expect(command(['status'])).toMatchObject({ command: 'status', target: { name: undefined }, json: false });
+    expect(command(['status', 'web', '--json'])).toMatchObject({ command: 'status', target: { name: 'web' }, json: true });
+    expect(command(['reload', '--control', 'ctl.sock'])).toMatchObject({ command: 'reload', target: { path: resolve('ctl.sock') } });
+    expect(command(['scale', '3'])).toMatchObject({ command: 'scale', target: { name: undefined }, workers: 3 });
+    expect(command(['scale', 'web', '3'])).toMatchObject({ command: 'scale', target: { name: 'web' }, workers: 3 });
+    expect(command(['stop', '--', '-web'])).toMatchObject({ command: 'stop', target: { name: '-web' } });
+    expect(command(['logs', 'web'])).toMatchObject({ command: 'logs', target: { name: 'web' } });
+    expect(command(['logs', '--help'])).toEqual({ kind: 'help' });
+    expect(run(['./ls']).script).toBe(resolve('ls'));
+  });
+
+  it('refuses what a command does not take: exit status 2 material', () => {
+    fails(['scale'], 'INVALID_OPTION', /clusterize scale needs the number of workers/);
+    fails(['scale', 'web', '0'], 'INVALID_WORKERS', /^Invalid worker count: clusterize scale N must be an integer from 1 to 1024, got '0'$/);
+    fails(['scale', 'auto'], 'INVALID_WORKERS', /got 'auto'/);
+    fails(['scale', 'a', 'b', '2'], 'UNKNOWN_OPTION', /'2' for clusterize scale/);
+    fails(['status', 'a', 'b'], 'UNKNOWN_OPTION', /'b' for clusterize status/);
+    fails(['ls', 'web'], 'UNKNOWN_OPTION', /'web' for clusterize ls/);
+    fails(['ls', '--control', 'x.sock'], 'UNKNOWN_OPTION', /'--control' for clusterize ls/);
+    fails(['reload', '--json'], 'UNKNOWN_OPTION', /'--json' for clusterize reload/);
+    fails(['stop', 'bad name'], 'INVALID_NAME', /the cluster name must be 1 to 64 letters/);
+    fails(['stop', 'web', '--control', 'x.sock'], 'INVALID_OPTION', /give the cluster's NAME or --control PATH, not both/);
+    fails(['logs', '--control'], 'INVALID_OPTION', /--control needs a value/);
   });
 });

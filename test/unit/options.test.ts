@@ -171,3 +171,21 @@ describe('admin', () => {
     expect(() => resolve({ metricsTimeout: 0 })).toThrow(coded('RangeError', 'INVALID_OPTION', /metricsTimeout/));
   });
 });
+
+describe('control', () => {
+  it('is off by default; true, or { name, path } with either left out', () => {
+    expect(resolve({}).control).toBeUndefined();
+    expect(resolve({ control: false }).control).toBeUndefined();
+    expect(resolve({ control: true }).control).toEqual({ name: undefined, path: undefined });
+    expect(resolve({ control: { name: 'api' } }).control).toEqual({ name: 'api', path: undefined });
+    expect(resolve({ control: { path: 'ctl.sock' } }).control).toEqual({ name: undefined, path: `${process.cwd()}/ctl.sock` });
+  });
+
+  it('a bad name or path, or an unknown key, is a coded error naming it', () => {
+    expect(() => resolve({ control: { name: 'my app' } })).toThrow(coded('RangeError', 'INVALID_NAME', /^Invalid cluster name: control\.name must be 1 to 64 letters, digits, '\.', '_' or '-', got 'my app'$/));
+    expect(() => resolve({ control: { name: 5 } })).toThrow(coded('TypeError', 'INVALID_NAME', /control\.name .*, got 5$/));
+    expect(() => resolve({ control: { path: '' } })).toThrow(coded('TypeError', 'INVALID_OPTION', /control\.path must be the path of a Unix socket/));
+    expect(() => resolve({ control: { port: 1 } })).toThrow(coded('TypeError', 'UNKNOWN_OPTION', /'control\.port' \(known: name, path\)/));
+    expect(() => resolve({ control: 'yes' })).toThrow(coded('TypeError', 'INVALID_OPTION', /^Invalid option: control must be true, false or an object/));
+  });
+});

@@ -32,6 +32,15 @@ const messages = {
   ERR_CLUSTERIZE_HANDLER_FAILED: 'Request handler failed',
   ERR_CLUSTERIZE_REQUEST_TIMEOUT: 'Request timed out',
   ERR_CLUSTERIZE_PRIMARY_GONE: 'Primary gone',
+  ERR_CLUSTERIZE_INVALID_NAME: 'Invalid cluster name',
+  ERR_CLUSTERIZE_NAME_TAKEN: 'Cluster name taken',
+  ERR_CLUSTERIZE_NAME_NEEDED: 'Cluster name needed',
+  ERR_CLUSTERIZE_CLUSTER_NOT_FOUND: 'No such cluster',
+  ERR_CLUSTERIZE_CONTROL_LISTEN: 'Control socket cannot listen',
+  ERR_CLUSTERIZE_CONTROL_UNSAFE: 'Control socket not private',
+  ERR_CLUSTERIZE_CONTROL_UNREACHABLE: 'Cluster does not answer',
+  ERR_CLUSTERIZE_CONTROL_PROTOCOL: 'Control protocol error',
+  ERR_CLUSTERIZE_LOGS_DROPPED: 'Logs client dropped',
 } as const;
 
 export type ErrorCode = keyof typeof messages;

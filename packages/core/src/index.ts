@@ -7,6 +7,7 @@ export type {
 export { EXIT_CUT_AT_DEADLINE } from './supervision/signals.js';
 export type { WorkerState } from './supervision/worker-process.js';
 export { resolveOptions, WORKERS_ENV, type AdminOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+export type { ControlOptions } from './control/control-options.js';
 export type { WorkerReport } from './admin/admin-server.js';
 export { DEFAULT_POLICY, policyNames, type PolicyName } from './listeners/policies/index.js';
 export { drainOnSignals, type InProcessDrain, type InProcessSettings } from './in-process.js';

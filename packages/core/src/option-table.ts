@@ -6,6 +6,8 @@ import {
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
 import { checkScript } from './script.js';
+import { checkControlPath, controlSoFar, resolveControl, type ControlOptions, type ResolvedControl } from './control/control-options.js';
+import { validateName } from './control/paths.js';
 
 /**
  * Every option, one row each: its doc comment (editors show it on ClusterOptions), how a
@@ -86,6 +88,24 @@ export const optionTable = {
   /** Milliseconds a worker gets to answer a metrics request before a scrape leaves it out: 1 to MAX_TIMER_MS. Default 2000. */
   metricsTimeout: wholeNumber('milliseconds', { least: 1, most: MAX_TIMER_MS, default: 2_000 },
     { flag: '--metrics-timeout', help: 'time a worker gets to answer a metrics request (default 2000)' }),
+  /**
+   * The control socket, for `clusterize ls`, `status`, `reload`, `scale`, `stop` and `logs`
+   * from another shell: true, or `{ name, path }` (see ControlOptions). A Unix socket only
+   * this user may use; no network port. Default: off (the CLI: on).
+   */
+  control: custom<boolean | ControlOptions, ResolvedControl | undefined>({
+    shownDefault: 'off (on in the CLI)',
+    resolve: (value, source) => resolveControl(value, source),
+    flags: [{
+      names: ['--name'], value: 'NAME', help: "the cluster's name for clusterize ls and the commands below\n(default: the script's file name without its extension)",
+      parse: (text, source, given) => ({ ...controlSoFar(given, source), name: validateName(text, source) }),
+    }, {
+      names: ['--control'], value: 'PATH', help: 'take the commands below on this Unix socket (default: NAME.sock in\n$XDG_RUNTIME_DIR/clusterize, else in /tmp/clusterize-UID)',
+      parse: (text, source, given) => ({ ...controlSoFar(given, source), path: checkControlPath(text, source) }),
+    }, {
+      names: ['--no-control'], help: 'no control socket: the commands cannot reach this cluster', sets: false,
+    }],
+  }),
   // HAProxy's `timeout queue` falls back to `timeout connect`, 5 s in its usual configs:
   // long enough to ride out a burst of slow requests, short of clients' own timeouts.
   /**

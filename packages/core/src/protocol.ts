@@ -71,7 +71,7 @@ const listenQuery = shape({
 /** A listen() call as the worker asks for it: Node's query plus which port-0 server it is. */
 export type ListenQuery = TypeOf<typeof listenQuery>;
 
-const loopDelay = shape({ mean: measure, p99: measure, max: measure });
+export const loopDelay = shape({ mean: measure, p99: measure, max: measure });
 
 /** Event-loop delay over the last heartbeat interval, in milliseconds. */
 export type LoopDelay = TypeOf<typeof loopDelay>;

@@ -2,9 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clusterizeError } from '../errors.js';
 import { METRICS_CONTENT_TYPE } from './prom-client.js';
-import type { LoopDelay } from '../protocol.js';
+import { loopDelay } from '../protocol.js';
+import { bool, int, literal, measure, nullable, shape, type TypeOf } from '../schema.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
-import type { WorkerProcess, WorkerState } from '../supervision/worker-process.js';
+import type { WorkerProcess } from '../supervision/worker-process.js';
 
 /** Connections the admin server holds open at once; Node closes any past it as it accepts it. */
 export const ADMIN_MAX_CONNECTIONS = 64;
@@ -15,24 +16,26 @@ export const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 /** How often Node looks for connections past the header and request timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
 
-/** One worker as GET /workers lists it. */
-export interface WorkerReport {
-  id: number;
+/** One worker as GET /workers lists it (and `clusterize status`, which checks what it reads against this). */
+export const workerReport = shape({
+  id: int(),
   /** Its place in the cluster, 0 to workers - 1, which a replacement takes over. */
-  slot: number;
-  pid: number | null;
-  state: WorkerState;
+  slot: int(),
+  pid: nullable(int(1)),
+  state: literal('starting', 'online', 'listening', 'ready', 'draining', 'exited'),
   /** Epoch milliseconds. */
-  startedAt: number;
-  readyAt: number | null;
+  startedAt: int(),
+  readyAt: nullable(int()),
   /** Resident memory in bytes at the last heartbeat. */
-  rss: number | null;
+  rss: nullable(measure),
   /** Event-loop delay (ms) over the last heartbeat interval. */
-  loopDelay: LoopDelay | null;
-  connections: number;
+  loopDelay: nullable(loopDelay),
+  connections: int(),
   /** Its inspector was open at the last heartbeat: a debugger may pause it, and it is not killed as hung for that. */
-  inspector: boolean;
-}
+  inspector: bool,
+});
+
+export type WorkerReport = TypeOf<typeof workerReport>;
 
 export function reportOf(worker: WorkerProcess): WorkerReport {
   return {

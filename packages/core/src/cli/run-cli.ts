@@ -5,7 +5,8 @@ import { exitStatusOf } from './exit-status.js';
 import type { Cluster } from '../primary/cluster.js';
 import { flushOutput } from '../supervision/output-relay.js';
 import { buildCluster } from '../start.js';
-import { printStatus } from './status-command.js';
+import { runCommand } from './control-commands.js';
+import { printAdminStatus } from './status-command.js';
 
 /** The package's version: its package.json is two folders up, from dist/cli/. */
 function version(): string {
@@ -20,7 +21,8 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === 'help') return void process.stdout.write(USAGE);
     if (parsed.kind === 'version') return void process.stdout.write(`${version()}\n`);
-    if (parsed.kind === 'status') return await status(parsed.port, parsed.host);
+    if (parsed.kind === 'status') return await status(parsed.port, parsed.host, parsed.json);
+    if (parsed.kind === 'command') return void (process.exitCode = await runCommand(parsed));
     // --workers is the operator's word for this one run: it beats CLUSTERIZE_WORKERS.
     cluster = buildCluster(parsed.options, { workersFromEnv: parsed.options.workers === undefined });
   } catch (error) {
@@ -50,10 +52,10 @@ export async function runCli(argv: readonly string[]): Promise<void> {
   cluster.options.log(`clusterize: ${workers} worker${workers === 1 ? '' : 's'} ready on ${where}`);
 }
 
-/** `clusterize status`: a cluster that does not answer is exit status 1, not bad input. */
-async function status(port: number, host: string): Promise<void> {
+/** `clusterize status --admin-port`: a cluster that does not answer is exit status 1, not bad input. */
+async function status(port: number, host: string, json: boolean): Promise<void> {
   try {
-    await printStatus(port, host);
+    await printAdminStatus(port, host, json);
   } catch (error) {
     if (!isClusterizeError(error)) throw error;
     process.stderr.write(`${cliErrorLine(error)}\n`);

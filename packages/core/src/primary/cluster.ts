@@ -10,6 +10,9 @@ import { AdminServer, reportOf } from '../admin/admin-server.js';
 import { ClusterStats } from '../admin/cluster-stats.js';
 import type { RequestName, RequestPayload, RequestReply, Subscriber, Topic, TopicData } from '../message-types.js';
 import { DEFAULT_LEAD } from '../worker/leads.js';
+import { ControlServer } from '../control/control-server.js';
+import { nameFromScript } from '../control/paths.js';
+import type { ClusterReport } from '../control/protocol.js';
 import { createDispatcher, type ListenError } from './dispatch.js';
 import { Leadership } from './leadership.js';
 import { ClusterMessaging } from './messaging.js';
@@ -100,18 +103,29 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly messaging: ClusterMessaging<ClusterWorker>;
   private readonly leadership: Leadership;
   private readonly admin: AdminServer | undefined;
+  private readonly control: ControlServer | undefined;
+  readonly options: ResolvedOptions;
   /** node:cluster's view of the workers, for code written for it. */
   private readonly nodeCluster: NodeClusterBridge;
   private adminAt: AddressInfo | undefined;
   private startCalled = false;
+  private startedAt = 0;
+  /** How a stop asked over the control socket goes: SIGTERM's way once handleSignals() has taken the signals. */
+  private stopOnRequest: () => void = () => void this.shutdown();
   /** Set by `withdraw()`: /readyz answers 503 while the cluster still serves. */
   private withdrawn = false;
   private readonly exitHooks: (() => unknown)[] = [];
   /** TLS session-ticket keys every worker's TLS servers share (48 bytes, as Node wants them). */
   private readonly ticketKeys = randomBytes(48).toString('hex');
 
-  constructor(readonly options: ResolvedOptions) {
+  constructor(given: ResolvedOptions) {
     super();
+    // Every log line of the primary's, whoever writes it, also reaches `clusterize logs`.
+    const options: ResolvedOptions = { ...given, log: (line) => {
+      given.log(line);
+      this.control?.logLine(line);
+    } };
+    this.options = options;
     this.nodeCluster = new NodeClusterBridge((line) => this.options.log(line));
     this.policy = getPolicy(options.policy);
     this.policy.assertSupported?.();
@@ -160,6 +174,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       ready: () => this.running && !this.withdrawn && [...this.supervisor.workers.values()].some((worker) => worker.routable && worker.leaving === undefined),
       workers: () => [...this.supervisor.workers.values()].map(reportOf),
     }, options.log);
+    this.control = options.control === undefined ? undefined : new ControlServer({
+      report: () => this.report(),
+      reload: () => this.reloadAsked('clusterize reload received'),
+      scale: (count) => {
+        options.log(`clusterize: clusterize scale received; scaling from ${this.supervisor.target} to ${count} worker${count === 1 ? '' : 's'}`);
+        return this.scale(count);
+      },
+      stop: () => this.stopOnRequest(),
+    }, { name: options.control.name ?? nameFromScript(options.script), path: options.control.path }, options.log);
     this.health = new HealthMonitor(options, () => this.supervisor.workers.values(), {
       hung: (worker, detail) => this.supervisor.hung(worker, detail),
       outgrown: (worker, kind, detail) => this.supervisor.recycle(worker, kind, detail),
@@ -195,25 +218,38 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return runPrimaryModules(primaryModules, this, log).then(() => (this.supervisor.state === 'idle' ? this.forkWorkers() : undefined));
   }
 
-  private forkWorkers(): Promise<void> {
+  private async forkWorkers(): Promise<void> {
+    this.startedAt = Date.now();
     this.health.start();
-    if (this.admin === undefined) return this.supervisor.start();
-    // The admin port first: a port that is taken stops the start before any worker is forked.
-    const { port, host } = this.options.admin!;
-    return this.admin.listen(port, host).then((address) => {
-      this.adminAt = address;
-      const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-      this.options.log(`clusterize: admin server on http://${where} (/metrics /livez /readyz /workers)`);
-      return this.supervisor.start();
-    }, (error: unknown) => {
+    try {
+      // The admin port and the control socket first: one that is taken stops the start before any worker is forked.
+      await this.listenAdmin();
+      const path = await this.control?.listen();
+      if (path !== undefined) this.options.log(`clusterize: control socket ${path} (clusterize ls, status, reload, scale, stop, logs)`);
+    } catch (error) {
       this.health.stop();
       throw error;
-    });
+    }
+    return this.supervisor.start();
+  }
+
+  private async listenAdmin(): Promise<void> {
+    if (this.admin === undefined) return;
+    const { port, host } = this.options.admin!;
+    const address = await this.admin.listen(port, host);
+    this.adminAt = address;
+    const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    this.options.log(`clusterize: admin server on http://${where} (/metrics /livez /readyz /workers)`);
   }
 
   /** Where the admin server listens, once it does; null when it is off. */
   adminAddress(): AddressInfo | null {
     return this.adminAt ?? null;
+  }
+
+  /** The control socket's path, once it listens; null when it is off. */
+  controlPath(): string | null {
+    return this.control?.path ?? null;
   }
 
   /**
@@ -331,11 +367,46 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   shutdown(signal: 'SIGINT' | 'SIGTERM' = 'SIGTERM'): Promise<ShutdownReport> {
     this.health.stop();
-    // The admin server answers until the workers are gone: /readyz says 503 while they drain.
+    // The admin server and the control socket answer until the workers are gone: /readyz says 503 while they drain.
     return this.supervisor.shutdown(signal).then(async (report) => {
-      await this.admin?.close();
+      await Promise.all([this.admin?.close(), this.control?.close(report)]);
       return report;
     });
+  }
+
+  /**
+   * Makes a stop asked over the control socket (`clusterize stop`) take `stop`, the path
+   * SIGTERM takes; without it such a stop is a shutdown().
+   * @internal
+   */
+  handleStopRequests(stop: () => void): void {
+    this.stopOnRequest = stop;
+  }
+
+  /**
+   * A reload an operator asked for (a signal, `clusterize reload`): logged as it begins and
+   * once it is complete; a failure is logged by the reload itself.
+   * @internal
+   */
+  reloadAsked(by: string): Promise<void> {
+    const { maxSurge, log } = this.options;
+    const done = this.reload();
+    log(`clusterize: ${by}; reloading workers ${maxSurge === 1 ? 'one by one' : `${maxSurge} at a time`}`);
+    return done.then(() => log('clusterize: reload complete'));
+  }
+
+  /** What `clusterize status` and `ls` show of the cluster. */
+  private report(): ClusterReport {
+    return {
+      name: this.control!.name,
+      pid: process.pid,
+      policy: this.options.policy,
+      state: this.withdrawn ? 'stopping' : this.supervisor.state,
+      startedAt: this.startedAt,
+      target: this.supervisor.target,
+      reloads: this.stats.reloads.get('success')!,
+      workers: [...this.supervisor.workers.values()].map(reportOf),
+    };
   }
 
   /**
@@ -372,7 +443,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   private assertRunning(what: string): void {
-    if (!this.running) throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() was called while the cluster is ${this.supervisor.state}`);
+    // During a shutdown delay the cluster still serves, but forks nothing more.
+    const state = this.withdrawn && this.running ? 'stopping' : this.supervisor.state;
+    if (state !== 'running') throw clusterizeError('ERR_CLUSTERIZE_NOT_RUNNING', `${what}() was called while the cluster is ${state}`);
   }
 
   /** Emits a public event; an application listener that throws is logged and never breaks the runtime. */

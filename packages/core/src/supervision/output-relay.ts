@@ -53,6 +53,7 @@ export interface RelayedSource {
  */
 export class OutputRelay {
   private readonly sources = new Set<Readable>();
+  private readonly taps = new Set<(data: Buffer) => void>();
   private waitingForDrain = false;
 
   constructor(readonly to: Writable) {
@@ -69,7 +70,22 @@ export class OutputRelay {
 
   /** Every source has ended and the destination has written everything (or never will). */
   get flushed(): boolean {
-    return this.sources.size === 0 && (this.to.writableLength === 0 || this.to.destroyed);
+    return this.ended && (this.to.writableLength === 0 || this.to.destroyed);
+  }
+
+  /** Every source has ended: nothing more will come from the workers. */
+  get ended(): boolean {
+    return this.sources.size === 0;
+  }
+
+  /**
+   * Calls `copy` with what is written to the destination from now on, in the same pieces
+   * (whole lines, unless a line is longer than MAX_WHOLE_LINE_BYTES), until the function it
+   * returns is called. `copy` must not wait for anyone: the relay does not.
+   */
+  tap(copy: (data: Buffer) => void): () => void {
+    this.taps.add(copy);
+    return () => this.taps.delete(copy);
   }
 
   /**
@@ -138,6 +154,7 @@ export class OutputRelay {
    * what is written to it is lost, and the workers go on.
    */
   private write(data: Buffer): void {
+    for (const copy of this.taps) copy(data);
     if (this.to.write(data) || this.to.destroyed) return;
     this.waitingForDrain = true;
     for (const source of this.sources) source.pause();
@@ -168,9 +185,17 @@ export function outputHeldBack(): boolean {
  * `timeout` ms: a terminal that stopped reading must not hold the primary forever. For the
  * primary to call before process.exit(), which drops what its streams still queue.
  */
-export async function flushOutput(timeout = OUTPUT_FLUSH_TIMEOUT_MS): Promise<void> {
+export function flushOutput(timeout = OUTPUT_FLUSH_TIMEOUT_MS): Promise<void> {
+  return pollUntil(() => [...relays.values()].every((relay) => relay.flushed)
+    && [process.stdout, process.stderr].every((stream) => stream.writableLength === 0 || stream.destroyed), timeout);
+}
+
+/** Resolves once every worker's output has been read to its end (whether or not it was written yet), or after `timeout` ms. */
+export function workersOutputEnded(timeout = OUTPUT_FLUSH_TIMEOUT_MS): Promise<void> {
+  return pollUntil(() => [...relays.values()].every((relay) => relay.ended), timeout);
+}
+
+async function pollUntil(done: () => boolean, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout;
-  const done = () => [...relays.values()].every((relay) => relay.flushed)
-    && [process.stdout, process.stderr].every((stream) => stream.writableLength === 0 || stream.destroyed);
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
 }

@@ -11,7 +11,7 @@ import { flushOutput } from './output-relay.js';
 export const EXIT_CUT_AT_DEADLINE = 3;
 
 /**
- * SIGINT and SIGTERM drain the cluster and exit 0 (EXIT_CUT_AT_DEADLINE when the deadline
+ * SIGINT and SIGTERM (and `clusterize stop`, as SIGTERM) drain the cluster and exit 0 (EXIT_CUT_AT_DEADLINE when the deadline
  * cut something) once the workers' last output is written (see flushOutput); with
  * shutdownDelay, /readyz turns 503 at once and the cluster keeps serving that long before
  * the drain, for load balancers to notice. A second signal kills the workers and exits at
@@ -34,23 +34,24 @@ export function handleSignals(cluster: Cluster): () => void {
       exit();
     });
   };
+  /** The one way a stop begins, whoever asked for it (`why`, in the log). */
+  const stop = (signal: 'SIGINT' | 'SIGTERM', why: string, now: string) => {
+    const { shutdownDelay, shutdownTimeout, log } = cluster.options;
+    const draining = `draining workers (up to ${shutdownTimeout} ms; ${now} to stop at once)`;
+    if (shutdownDelay === 0) {
+      log(`clusterize: ${why}; ${draining}`);
+      return drain(signal);
+    }
+    cluster.withdraw();
+    log(`clusterize: ${why}; /readyz answers 503, serving ${shutdownDelay} ms more (shutdown delay), then ${draining}`);
+    setTimeout(() => {
+      log('clusterize: shutdown delay over; draining workers');
+      drain(signal);
+    }, shutdownDelay);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     received++;
-    if (received === 1) {
-      const { shutdownDelay, shutdownTimeout, log } = cluster.options;
-      const draining = `draining workers (up to ${shutdownTimeout} ms; send it again to stop at once)`;
-      if (shutdownDelay === 0) {
-        log(`clusterize: ${signal} received; ${draining}`);
-        return drain(signal);
-      }
-      cluster.withdraw();
-      log(`clusterize: ${signal} received; /readyz answers 503, serving ${shutdownDelay} ms more (shutdown delay), then ${draining}`);
-      setTimeout(() => {
-        log('clusterize: shutdown delay over; draining workers');
-        drain(signal);
-      }, shutdownDelay);
-      return;
-    }
+    if (received === 1) return stop(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM', `${signal} received`, 'send it again');
     // Every worker is gone: nothing left to kill (the app's own listener may have raised it again).
     if (status !== undefined) return exit();
     cluster.options.log(`clusterize: ${signal} received again; killing workers`);
@@ -61,11 +62,15 @@ export function handleSignals(cluster: Cluster): () => void {
   const onReloadSignal = () => {
     // After SIGTERM (during a shutdown delay too) the cluster is on its way out.
     if (!cluster.running || received > 0) return;
-    const { maxSurge } = cluster.options;
-    cluster.options.log(`clusterize: ${reloadSignal} received; reloading workers ${maxSurge === 1 ? 'one by one' : `${maxSurge} at a time`}`);
     // A failed reload is logged by the cluster itself; one cancelled by a shutdown needs no line.
-    cluster.reload().then(() => cluster.options.log('clusterize: reload complete'), () => {});
+    cluster.reloadAsked(`${reloadSignal} received`).catch(() => {});
   };
+  // A second `clusterize stop` waits for the same drain; a signal after it stops at once.
+  cluster.handleStopRequests(() => {
+    if (received > 0) return;
+    received = 1;
+    stop('SIGTERM', 'clusterize stop received', 'send SIGTERM');
+  });
   const appListeners = new AppSignalListeners(['SIGINT', 'SIGTERM', reloadSignal], new Set([onSignal, onReloadSignal] as never[]), cluster.options.log, reloadSignal);
   /** The app's own listeners for the signal, once the workers are gone; what they return is waited for, up to shutdownTimeout. */
   const runAppListeners = async (signal: NodeJS.Signals) => {
