@@ -123,7 +123,7 @@ describe('reload, scale and stop', () => {
     const { code, stderr } = await clusterize(['reload']);
     expect(code).toBe(1);
     expect(stderr).toMatch(coded('NOT_RUNNING'));
-    expect(stderr).toContain('reload() needs a running cluster; it is stopping');
+    expect(stderr).toContain('reload() was called while the cluster is stopping');
   });
 
   it('stop drains as SIGTERM does: the request in flight is answered, the primary exits 0, and so does stop', async () => {

@@ -13,7 +13,12 @@ const read = (file: string) => readFile(new URL(`../../${file}`, import.meta.url
 
 describe('the CLI\'s exit status for a coded error', () => {
   it('is 1 for a run that failed, 2 for everything else', () => {
-    expect([...RUN_FAILED].sort()).toEqual(['ERR_CLUSTERIZE_ADMIN_LISTEN', 'ERR_CLUSTERIZE_ADMIN_UNREACHABLE', 'ERR_CLUSTERIZE_START_FAILED']);
+    expect([...RUN_FAILED].sort()).toEqual([
+      'ERR_CLUSTERIZE_ADMIN_LISTEN', 'ERR_CLUSTERIZE_ADMIN_UNREACHABLE', 'ERR_CLUSTERIZE_CLUSTER_NOT_FOUND',
+      'ERR_CLUSTERIZE_CONTROL_LISTEN', 'ERR_CLUSTERIZE_CONTROL_PROTOCOL', 'ERR_CLUSTERIZE_CONTROL_UNREACHABLE',
+      'ERR_CLUSTERIZE_CONTROL_UNSAFE', 'ERR_CLUSTERIZE_LOGS_DROPPED', 'ERR_CLUSTERIZE_NAME_NEEDED',
+      'ERR_CLUSTERIZE_NAME_TAKEN', 'ERR_CLUSTERIZE_START_FAILED',
+    ]);
     for (const code of errorCodes) expect(status(code), code).toBe(RUN_FAILED.has(code) ? 1 : 2);
   });
 
