@@ -46,6 +46,12 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: '--heartbeat-timeout 1', args: ['--heartbeat-timeout', '1', script], code: 'INVALID_OPTION', names: /--heartbeat-timeout must be 0 \(off\) or .* from 1000 / },
   { input: '--queue-timeout -1', args: ['--queue-timeout', '-1', script], code: 'INVALID_OPTION', names: /--queue-timeout must be a whole number of milliseconds from 0 to 2147483647, got '-1'/ },
   { input: '--ready-timeout 99', args: ['--ready-timeout', '99', script], code: 'INVALID_OPTION', names: /--ready-timeout .* from 100 / },
+  { input: 'a flag neither clusterize nor Node.js has', args: ['--no-such-flag', script], code: 'UNKNOWN_OPTION', names: /'--no-such-flag' \(neither clusterize nor Node\.js has it/ },
+  { input: 'a Node.js flag node rejects', args: ['--node-option', '--bogus', script], code: 'INVALID_NODE_OPTION', names: /node rejects --bogus: bad option: --bogus/ },
+  { input: 'a V8 flag with a bad value', args: ['--node-option', '--max-old-space-size=abc', script], code: 'INVALID_NODE_OPTION', names: /illegal value for flag --max-old-space-size=abc/ },
+  { input: 'a Node.js flag without its value', args: ['--node-option', '--import', script], code: 'INVALID_NODE_OPTION', names: /--import requires an argument \(a flag and its value go in one argument: --import=/ },
+  { input: 'a Node.js flag that is not for workers', args: ['--node-args', '--no-warnings --eval=1', script], code: 'INVALID_NODE_OPTION', names: /--eval=1 \(--node-args\): it makes node do something other than run the script/ },
+  { input: 'an env file nobody may read (mode 000)', args: ['--env-file', noReadBit, script], code: 'ENV_FILE_UNREADABLE', names: new RegExp(`--env-file ${between(noReadBit)}: mode 000 lets nobody read it`) },
 ];
 
 const oneLine = (code: string) => new RegExp(`^clusterize: [^\\n]+ \\[ERR_CLUSTERIZE_${code}\\]\\n$`);

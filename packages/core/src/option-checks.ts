@@ -3,6 +3,7 @@ import { WORKERS_ENV } from './worker-env.js';
 import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
+import { checkNodeFlags } from './node-flags.js';
 import { checkScript } from './script.js';
 
 export const MAX_WORKERS = 1024;
@@ -139,6 +140,19 @@ export function resolveStringList(value: unknown, source: string, fallback: read
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be an array of strings`);
   }
   return [...value];
+}
+
+/**
+ * The workers' Node.js flags: this process's own when not given. Those given beyond this
+ * process's own are checked with node itself (checkNodeFlags): its own flags it runs with.
+ */
+export function resolveExecArgv(value: unknown, source: string): readonly string[] {
+  const own = process.execArgv;
+  const flags = resolveStringList(value, source, own);
+  if (value === undefined) return flags;
+  const inherited = own.length <= flags.length && own.every((flag, i) => flags[i] === flag);
+  checkNodeFlags(inherited ? flags.slice(own.length) : flags, source);
+  return flags;
 }
 
 export function resolveEnv(value: unknown, source: string): Readonly<Record<string, string>> {

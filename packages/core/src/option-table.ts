@@ -1,11 +1,12 @@
 import { DEFAULT_POLICY, type PolicyName } from './listeners/policies/index.js';
 import {
   DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
-  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveLog, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
+  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveExecArgv, resolveLog, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
   resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type ReloadSignal,
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
-import { checkScript } from './script.js';
+import { checkNodeFlagNames, splitNodeArgs } from './node-flags.js';
+import { checkEnvFile, checkScript } from './script.js';
 
 /**
  * Every option, one row each: its doc comment (editors show it on ClusterOptions), how a
@@ -113,10 +114,27 @@ export const optionTable = {
     shownDefault: "this process's",
     resolve: (value, source) => resolveStringList(value, source, process.argv.slice(2)),
   }),
-  /** Node.js flags for the workers. Default: this process's flags (process.execArgv). */
+  /**
+   * Node.js flags for the workers. Flags beyond this process's own are checked before any
+   * worker is forked (ERR_CLUSTERIZE_INVALID_NODE_OPTION). Default: this process's flags
+   * (process.execArgv).
+   */
   execArgv: custom<readonly string[], readonly string[]>({
     shownDefault: "this process's",
-    resolve: (value, source) => resolveStringList(value, source, process.execArgv),
+    resolve: (value, source) => resolveExecArgv(value, source),
+    flags: [{
+      names: ['--node-option'], value: 'FLAG',
+      help: 'a Node.js flag for the workers (repeatable), with its value in the same\nargument: --node-option --max-old-space-size=512',
+      parse: (text, source, given) => [...(given ?? []), ...checkNodeFlagNames([text], source)],
+    }, {
+      names: ['--node-args'], value: "'FLAGS'",
+      help: "Node.js flags for the workers in one argument, separated by spaces\n(PM2's --node-args): --node-args '--import ./otel.mjs --inspect'",
+      parse: (text, source, given) => [...(given ?? []), ...checkNodeFlagNames(splitNodeArgs(text), source)],
+    }, {
+      names: ['--env-file'], value: 'FILE',
+      help: "load this file's variables into the workers' environment (repeatable;\nthe primary's own are left alone, and win over the file's)",
+      parse: (text, source, given) => [...(given ?? []), `--env-file=${checkEnvFile(text, source)}`],
+    }],
   }),
   /** Extra environment variables for the workers. */
   env: custom<Readonly<Record<string, string>>, Readonly<Record<string, string>>>({ shownDefault: "this process's", resolve: resolveEnv }),

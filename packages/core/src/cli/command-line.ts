@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { clusterizeError, clusterizeTypeError } from '../errors.js';
 import { DEFAULT_ADMIN_HOST, MAX_TIMER_MS, WORKERS_ENV, type AdminOptions } from '../option-checks.js';
+import { nodeFlagKind, checkNodeFlagNames } from '../node-flags.js';
 import { isWholeNumber } from '../option-row.js';
 import { optionRows, type ClusterOptions, type OptionName } from '../option-table.js';
 
@@ -39,6 +40,9 @@ at once); SIGHUP (or --reload-signal) reloads the workers one by one.
 
 Options:
 ${[...optionRows.flatMap(([, row]) => row.flags ?? []), ...builtIns].map(helpLine).join('')}
+Node.js flags before <script> that clusterize does not have are the workers', as with
+--node-option: clusterize --import ./otel.mjs -r dotenv/config --inspect app.js
+
 \`clusterize status\` prints the workers of the cluster whose admin server is on PORT.
 
 Times (MS) are whole milliseconds up to ${MAX_TIMER_MS}, the longest delay Node.js timers
@@ -76,8 +80,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (!arg.startsWith('-') || arg === '-') break;
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const known = flags.get(name);
+    if (known === undefined && !status) {
+      i = takeNodeFlag(argv, i, given);
+      continue;
+    }
     if (known === undefined || (status && !statusOptions.has(known.option))) {
-      throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${name}'${status ? ' for clusterize status' : ''} (see clusterize --help)`);
+      throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${name}' for clusterize status (see clusterize --help)`);
     }
     const { option, flag } = known;
     if (flag.value === undefined) {
@@ -99,7 +107,24 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (script === undefined) throw clusterizeError('ERR_CLUSTERIZE_MISSING_SCRIPT', 'name the server script to run (clusterize [options] <script> [args...])');
   // Each value came from its flag's parse(), which checked it; admin is complete.
   const options = { ...given, ...(admin && { admin }) } as ClusterOptions;
-  return { kind: 'run', options: { ...options, script: resolve(script), args: argv.slice(i + 1), execArgv: process.execArgv } };
+  const execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
+  return { kind: 'run', options: { ...options, script: resolve(script), args: argv.slice(i + 1), execArgv } };
+}
+
+/**
+ * A flag before the script that clusterize does not have: the workers' when it is Node's
+ * (`--import ./otel.mjs`, `--inspect`, `--max-old-space-size=512`), with the argument after
+ * it when node wants a value there. Returns where the flag's last argument is.
+ */
+function takeNodeFlag(argv: readonly string[], at: number, given: Partial<Record<OptionName, unknown>>): number {
+  const flag = argv[at]!;
+  const kind = nodeFlagKind(flag);
+  if (kind === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${flag.split('=', 1)[0]}' (neither clusterize nor Node.js has it; see clusterize --help)`);
+  const value = kind === 'needs a value' ? argv[at + 1] : undefined;
+  if (kind === 'needs a value' && value === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${flag} needs a value`);
+  const taken = value === undefined ? [flag] : [flag, value];
+  given.execArgv = [...(given.execArgv as string[] | undefined ?? []), ...checkNodeFlagNames(taken, '')];
+  return at + taken.length - 1;
 }
 
 /** --admin-port and --admin-host fill `admin` between them: the port is needed, the host has a default. */
