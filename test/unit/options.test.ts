@@ -171,3 +171,18 @@ describe('admin', () => {
     expect(() => resolve({ metricsTimeout: 0 })).toThrow(coded('RangeError', 'INVALID_OPTION', /metricsTimeout/));
   });
 });
+
+describe('logPrefix and logFormat', () => {
+  it("logPrefix is true, false or 'auto' (the default); logFormat 'text' (the default) or 'json'", () => {
+    expect(resolveOptions({})).toMatchObject({ logPrefix: 'auto', logFormat: 'text' });
+    expect(resolveOptions({ logPrefix: false, logFormat: 'json' })).toMatchObject({ logPrefix: false, logFormat: 'json' });
+    expect(() => resolveOptions({ logPrefix: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_INVALID_OPTION', message: "Invalid option: logPrefix must be true, false or 'auto', got 'yes'" }));
+    expect(() => resolveOptions({ logFormat: 'xml' as never })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_INVALID_OPTION', name: 'RangeError', message: "Invalid option: logFormat must be 'text' or 'json', got 'xml'" }));
+  });
+
+  it("with logFormat 'json', the log option gets each line as one JSON object", () => {
+    const lines: string[] = [];
+    resolveOptions({ logFormat: 'json', log: (line) => lines.push(line) }).log('clusterize: reload complete');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', event: 'reload.complete', pid: process.pid, message: 'reload complete' });
+  });
+});

@@ -172,6 +172,24 @@ export function resolveLog(value: unknown, source: string): (line: string) => vo
   return value as (line: string) => void;
 }
 
+/** Whether workers' lines get a prefix (or, in JSON, a wrapper): 'auto' leaves it to each destination (see workerLineFormat). */
+export function resolveLogPrefix(value: unknown, source: string): boolean | 'auto' {
+  if (value === undefined || value === 'auto' || typeof value === 'boolean') return value ?? 'auto';
+  throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be true, false or 'auto', got ${describe(value)}`);
+}
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export function resolveLogFormat(value: unknown, source: string): LogFormat {
+  if (value === undefined) return 'text';
+  if (!(LOG_FORMATS as readonly unknown[]).includes(value)) {
+    const make = typeof value === 'string' ? clusterizeRangeError : clusterizeTypeError;
+    throw make('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be ${LOG_FORMATS.map((name) => `'${name}'`).join(' or ')}, got ${describe(value)}`);
+  }
+  return value as LogFormat;
+}
+
 export function resolveBoolean(value: unknown, source: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be true or false, got ${describe(value)}`);

@@ -1,8 +1,8 @@
 import { DEFAULT_POLICY, type PolicyName } from './listeners/policies/index.js';
 import {
   DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
-  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveExecArgv, resolveLog, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
-  resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type ReloadSignal,
+  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveExecArgv, resolveLog, resolveLogFormat, resolveLogPrefix, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
+  resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type LogFormat, type ReloadSignal,
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
 import { checkNodeFlagNames, splitNodeArgs } from './node-flags.js';
@@ -154,8 +154,38 @@ export const optionTable = {
       parse: (text, source, given) => [...(given ?? []), checkScript(text, source)],
     }],
   }),
-  /** Where the cluster's own log lines go. Default: standard error. */
+  /** Where the cluster's own log lines go (as JSON with logFormat 'json'). Default: standard error. */
   log: custom<(line: string) => void, (line: string) => void>({ shownDefault: 'standard error', resolve: resolveLog }),
+  /**
+   * `[w<id> s<slot>] ` before each line a worker writes to its stdout or stderr; with
+   * logFormat 'json', each line wrapped in a JSON object instead. 'auto': on for each of
+   * the primary's stdout and stderr that is a terminal, off for pipes and files (so JSON
+   * logs stay JSON) and with logFormat 'json'. Default 'auto'.
+   */
+  logPrefix: custom<boolean | 'auto', boolean | 'auto'>({
+    shownDefault: "`'auto'`",
+    resolve: (value, source) => resolveLogPrefix(value, source),
+    flags: [{
+      names: ['--log-prefix'], sets: true,
+      help: "put [w<id> s<slot>] before each line a worker prints (default: on a terminal;\nwith --log-format json, a JSON object for each line)",
+    }, {
+      names: ['--no-log-prefix'], sets: false, help: "print the workers' lines as they are, on a terminal too",
+    }],
+  }),
+  /**
+   * 'json': the cluster's own log lines (what `log` gets) are JSON objects, one a line, with
+   * time, level, event, pid, worker, message (see the README); the workers' output stays as
+   * the app wrote it. Default 'text'.
+   */
+  logFormat: custom<LogFormat, LogFormat>({
+    shownDefault: "`'text'`",
+    resolve: (value, source) => resolveLogFormat(value, source),
+    flags: [{
+      names: ['--log-format'], value: 'text|json',
+      help: "clusterize's own log lines as text (default), or as JSON objects, one a line",
+      parse: (text, source) => resolveLogFormat(text, source),
+    }],
+  }),
   /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on reloadSignal. Default true. */
   signals: trueOrFalse(true),
   /**

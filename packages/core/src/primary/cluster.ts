@@ -14,6 +14,7 @@ import { runPrimaryModules } from './primary-modules.js';
 import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
 import { ListenerRegistry } from '../listeners/listener-registry.js';
 import { MetricsCollector } from '../admin/metrics-collector.js';
+import { workerLineFormat } from '../supervision/line-format.js';
 import { relayTo } from '../supervision/output-relay.js';
 import { getPolicy, type Policy } from '../listeners/policies/index.js';
 import { spawnWorker } from '../supervision/spawn.js';
@@ -328,9 +329,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const child = spawnWorker(this.options, id, slot, token);
     const worker = new WorkerProcess(id, slot, child, token, generation);
     const record = (chunk: Buffer) => worker.output.record(chunk);
+    const format = (to: NodeJS.WriteStream, stream: 'stdout' | 'stderr') => workerLineFormat(this.options, to, { id, slot, pid: child.pid ?? 0, stream });
     worker.relaysOutputThrough([
-      relayTo(process.stdout).add(child.stdout, record, holdOutput),
-      relayTo(process.stderr).add(child.stderr, record, holdOutput),
+      relayTo(process.stdout).add(child.stdout, record, holdOutput, format(process.stdout, 'stdout')),
+      relayTo(process.stderr).add(child.stderr, record, holdOutput, format(process.stderr, 'stderr')),
     ]);
     onInternalMessage(child, (message, handle) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));

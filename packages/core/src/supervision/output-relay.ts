@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { LineFormat } from './line-format.js';
 
 /**
  * The longest line, in bytes before its newline, that reaches the primary's stdout or stderr
@@ -74,9 +75,10 @@ export class OutputRelay {
 
   /**
    * Relays `from` (a spawn that failed has no streams: `undefined`) until its end, or holds
-   * its lines back (`held`) until told; `seen` gets each chunk as it was read.
+   * its lines back (`held`) until told; `seen` gets each chunk as it was read, `format`
+   * (a prefix, JSON) its lines before they are written or held.
    */
-  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void, held = false): RelayedSource {
+  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void, held = false, format?: LineFormat): RelayedSource {
     /** Lines held back (copies: a chunk's other bytes are not kept with them); 'dropped' after discard(), undefined once written as they come. */
     let holding: Buffer[] | 'dropped' | undefined = held ? [] : undefined;
     let heldBytes = 0;
@@ -97,6 +99,12 @@ export class OutputRelay {
       if (heldBytes > MAX_HELD_BYTES) release();
     };
     if (from === null || from === undefined) return { release, discard };
+    /** The last bytes passed on did not end their line (a piece of an over-long one). */
+    let midLine = false;
+    const passOn = (text: Buffer) => {
+      pass(format === undefined ? text : format(text, midLine));
+      midLine = text[text.length - 1] !== NEWLINE;
+    };
     /** The line begun and not yet ended, as the chunks (or their ends) it came in. */
     let partial: Buffer[] = [];
     let partialBytes = 0;
@@ -115,11 +123,11 @@ export class OutputRelay {
       if (end === 0) {
         partial.push(chunk);
         partialBytes += chunk.length;
-        if (partialBytes > MAX_WHOLE_LINE_BYTES) pass(takePartial());
+        if (partialBytes > MAX_WHOLE_LINE_BYTES) passOn(takePartial());
         return;
       }
       const lines = end === chunk.length ? chunk : chunk.subarray(0, end);
-      pass(partialBytes === 0 ? lines : takePartial(lines));
+      passOn(partialBytes === 0 ? lines : takePartial(lines));
       if (end < chunk.length) {
         partial.push(chunk.subarray(end));
         partialBytes = chunk.length - end;
@@ -127,7 +135,7 @@ export class OutputRelay {
     });
     from.once('close', () => {
       this.sources.delete(from);
-      if (partialBytes > 0) pass(takePartial(Buffer.from('\n')));
+      if (partialBytes > 0) passOn(takePartial(Buffer.from('\n')));
     });
     return { release, discard };
   }
