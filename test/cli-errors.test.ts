@@ -52,6 +52,7 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: 'a Node.js flag without its value', args: ['--node-option', '--import', script], code: 'INVALID_NODE_OPTION', names: /--import requires an argument \(a flag and its value go in one argument: --import=/ },
   { input: 'a Node.js flag that is not for workers', args: ['--node-args', '--no-warnings --eval=1', script], code: 'INVALID_NODE_OPTION', names: /--eval=1 \(--node-args\): it makes node do something other than run the script/ },
   { input: 'an unknown log format', args: ['--log-format', 'xml', script], code: 'INVALID_OPTION', names: /--log-format must be 'text' or 'json', got 'xml'/ },
+  { input: 'a path to watch that does not exist', args: [`--watch=${missing}`, script], code: 'WATCH_PATH_NOT_FOUND', names: new RegExp(`--watch ${between(missing)} does not exist`) },
   { input: 'an env file nobody may read (mode 000)', args: ['--env-file', noReadBit, script], code: 'ENV_FILE_UNREADABLE', names: new RegExp(`--env-file ${between(noReadBit)}: mode 000 lets nobody read it`) },
 ];
 

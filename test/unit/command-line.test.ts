@@ -169,3 +169,22 @@ describe("Node.js flags for the workers", () => {
     fails(['--env-file', new URL('../fixtures/', import.meta.url).pathname, 'server.js'], 'ENV_FILE_NOT_FOUND', /is not a file$/);
   });
 });
+
+describe('--watch', () => {
+  const here = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
+
+  it('alone, the script\'s folder; with =PATH (repeatable), those paths, made absolute; the argument after it stays the script', () => {
+    expect(run(['server.js']).watch).toBeUndefined();
+    expect(run(['--watch', 'server.js'])).toMatchObject({ watch: true, script: resolve('server.js') });
+    const relative = here('hello.mjs').replace(`${process.cwd()}/`, '');
+    expect(run([`--watch=${here('')}`, `--watch=${relative}`, '--watch', 'server.js']).watch).toEqual([here('').replace(/\/$/, ''), here('hello.mjs')]);
+  });
+
+  it('a path that does not exist is refused, naming it', () => {
+    fails(['--watch=/no/such/src', 'server.js'], 'WATCH_PATH_NOT_FOUND', /^Watch path not found: --watch \/no\/such\/src does not exist$/);
+  });
+
+  it('shows its value as optional in --help', () => {
+    expect(USAGE).toMatch(/^ {2}--watch\[=PATH\] +reload the workers when a file under PATH changes/m);
+  });
+});

@@ -95,6 +95,10 @@ describe('jsonLogLine: clusterize\'s lines as entries', () => {
       ['worker 3 could not listen on 127.0.0.1:80: EACCES', 'worker.listen-failed'],
       ['closed 12 connections: every worker is at maxConnections', 'connections.closed'],
       ['internal error while supervising workers: TypeError: x', 'internal.error'],
+      ['watching src for changes (node_modules and .git left out); a change reloads the workers', 'watch.start'],
+      ['src/app.mjs changed; reloading workers one by one', 'watch.change'],
+      ["the change to src/app.mjs did not start: SyntaxError: Unexpected identifier 'is' (src/app.mjs:3); the old workers keep serving", 'watch.failed'],
+      ['could not watch src/lib for changes: ENOSPC', 'watch.error'],
       ['a beforeExit hook failed: Error: db', 'log'],
     ].map(([line, event]) => [line, event]));
     expect(Object.fromEntries(Object.keys(events).map((line) => [line, entry(`clusterize: ${line}`).event]))).toEqual(events);

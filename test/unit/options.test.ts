@@ -186,3 +186,14 @@ describe('logPrefix and logFormat', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', event: 'reload.complete', pid: process.pid, message: 'reload complete' });
   });
 });
+
+describe('watch', () => {
+  it('is off by default; true (the script\'s folder) or a list of paths that exist, made absolute', () => {
+    expect(resolveOptions({}).watch).toEqual([]);
+    expect(resolveOptions({ watch: false }).watch).toEqual([]);
+    expect(resolveOptions({ watch: true }).watch).toBe(true);
+    expect(resolveOptions({ watch: ['packages'] }).watch).toEqual([`${process.cwd()}/packages`]);
+    expect(() => resolveOptions({ watch: ['/no/such/src'] })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_WATCH_PATH_NOT_FOUND', message: 'Watch path not found: watch /no/such/src does not exist' }));
+    expect(() => resolveOptions({ watch: 'src' as never })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_INVALID_OPTION', name: 'TypeError' }));
+  });
+});

@@ -15,6 +15,7 @@ const messages = {
   ERR_CLUSTERIZE_INVALID_NODE_OPTION: 'Invalid Node.js flag for the workers',
   ERR_CLUSTERIZE_ENV_FILE_NOT_FOUND: 'Env file not found',
   ERR_CLUSTERIZE_ENV_FILE_UNREADABLE: 'Env file not readable',
+  ERR_CLUSTERIZE_WATCH_PATH_NOT_FOUND: 'Watch path not found',
   ERR_CLUSTERIZE_ALREADY_STARTED: 'Cluster already started',
   ERR_CLUSTERIZE_NOT_RUNNING: 'Cluster not running',
   ERR_CLUSTERIZE_INVALID_APP: 'Not an app of the expected framework',

@@ -38,6 +38,7 @@ const LOG_EVENTS: readonly (readonly [event: string, level: LogLevel, text: RegE
   ['watch.start', 'info', /^watching /],
   ['watch.change', 'info', /^\S.* changed; reloading /],
   ['watch.failed', 'error', /^the change to .* did not start/],
+  ['watch.error', 'warn', /^could not watch /],
   ['shutdown.kill', 'warn', /^SIG\w+ received again/],
   ['shutdown.start', 'info', /^SIG\w+ received; /],
   ['shutdown.drain', 'info', /^shutdown delay over/],

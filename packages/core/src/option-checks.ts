@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { WORKERS_ENV } from './worker-env.js';
-import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
+import { clusterizeError, clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
 import { checkNodeFlags } from './node-flags.js';
@@ -153,6 +155,26 @@ export function resolveExecArgv(value: unknown, source: string): readonly string
   const inherited = own.length <= flags.length && own.every((flag, i) => flags[i] === flag);
   checkNodeFlags(inherited ? flags.slice(own.length) : flags, source);
   return flags;
+}
+
+/** A path to watch for changes (--watch=PATH), as an absolute path: it must exist, a file or a folder. */
+export function checkWatchPath(path: string, source: string): string {
+  const absolute = resolvePath(path);
+  if (!existsSync(absolute)) throw clusterizeError('ERR_CLUSTERIZE_WATCH_PATH_NOT_FOUND', `${source} ${absolute} does not exist`);
+  return absolute;
+}
+
+/**
+ * What to watch: true for the script's folder (the watcher finds it), or paths that exist,
+ * made absolute; false or an empty list for nothing.
+ */
+export function resolveWatch(value: unknown, source: string): true | readonly string[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return true;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be true, false or an array of paths, got ${describe(value)}`);
+  }
+  return value.map((path: string) => checkWatchPath(path, source));
 }
 
 export function resolveEnv(value: unknown, source: string): Readonly<Record<string, string>> {

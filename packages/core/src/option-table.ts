@@ -1,8 +1,8 @@
 import { DEFAULT_POLICY, type PolicyName } from './listeners/policies/index.js';
 import {
-  DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
+  checkWatchPath, DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
   parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveExecArgv, resolveLog, resolveLogFormat, resolveLogPrefix, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
-  resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type LogFormat, type ReloadSignal,
+  resolveScript, resolveStringList, resolveWatch, resolveWorkerCount, validateHost, type AdminOptions, type LogFormat, type ReloadSignal,
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
 import { checkNodeFlagNames, splitNodeArgs } from './node-flags.js';
@@ -199,6 +199,21 @@ export const optionTable = {
       names: ['--reload-signal'], value: 'NAME',
       help: `the signal that reloads: ${RELOAD_SIGNALS.map((name, i) => (i === 0 ? `${name} (default)` : name)).join(', ')}`,
       parse: (text, source) => resolveReloadSignal(text, source),
+    }],
+  }),
+  /**
+   * Reload the workers (rolling, zero-downtime) when a file changes under these paths (files
+   * or folders), once they have stayed unchanged for 200 ms; true for the script's folder.
+   * node_modules, .git and editors' swap and backup files are left out. For development.
+   * Default false.
+   */
+  watch: custom<boolean | readonly string[], true | readonly string[]>({
+    shownDefault: '`false`',
+    resolve: (value, source) => resolveWatch(value, source),
+    flags: [{
+      names: ['--watch'], value: 'PATH', optional: true,
+      help: "reload the workers when a file under PATH changes (repeatable; without\n=PATH, the script's folder), for development",
+      parse: (text, source, given) => (text === '' ? given ?? true : [...(Array.isArray(given) ? given : []), checkWatchPath(text, source)]),
     }],
   }),
 };

@@ -12,11 +12,13 @@ const HELP_COLUMN = 28;
 interface Help {
   readonly names: readonly string[];
   readonly value?: string | undefined;
+  readonly optional?: true | undefined;
   readonly help: string;
 }
 
 function helpLine(flag: Help): string {
-  const left = `  ${flag.names.join(', ')}${flag.value === undefined ? '' : ` ${flag.value}`}`;
+  const value = flag.value === undefined ? '' : flag.optional === true ? `[=${flag.value}]` : ` ${flag.value}`;
+  const left = `  ${flag.names.join(', ')}${value}`;
   return `${left.padEnd(HELP_COLUMN - 1)} ${flag.help.replaceAll('\n', `\n${' '.repeat(HELP_COLUMN)}`)}\n`;
 }
 
@@ -93,8 +95,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       given[option] = flag.sets;
       continue;
     }
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === '') throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} needs a value`);
+    const value = inline ?? (flag.optional ? '' : argv[++i]);
+    if (value === undefined || (value === '' && !flag.optional)) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} needs a value`);
     given[option] = flag.parse(value, name, given[option]);
   }
   const admin = given.admin === undefined ? undefined : completeAdmin(given.admin as Partial<AdminOptions>);
