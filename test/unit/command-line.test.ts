@@ -153,7 +153,8 @@ describe("Node.js flags for the workers", () => {
       workers: 2, execArgv: [...own, '--import', './otel.mjs', '-r', 'dotenv/config', '--inspect', '--max-old-space-size=512'], args: ['--import', 'x'],
     });
     fails(['--import'], 'INVALID_OPTION', /^Invalid option: --import needs a value$/);
-    fails(['--stack-size', '100', 'server.js'], 'UNKNOWN_OPTION', /'--stack-size' \(neither clusterize nor Node\.js has it/);
+    fails(['--no-such-flag', 'server.js'], 'UNKNOWN_OPTION', /'--no-such-flag' \(neither clusterize nor Node\.js has it/);
+    fails(['--max-old-space-size', '100', 'server.js'], 'INVALID_NODE_OPTION', /node rejects --max-old-space-size: Error: illegal value for flag --max-old-space-size of type size_t \(a flag and its value go in one argument: --max-old-space-size=VALUE\)$/);
   });
 
   it('flags that make node do something else than run the script are refused, naming where they came from', () => {

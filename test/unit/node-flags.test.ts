@@ -11,7 +11,7 @@ describe("node's flags, as node itself reads them", () => {
     expect(nodeFlagKind('-r')).toBe('needs a value');
     expect(nodeFlagKind('--wrokers')).toBeUndefined();
     // V8's flags take their value after '=' only.
-    expect(nodeFlagKind('--max-old-space-size')).toBeUndefined();
+    expect(nodeFlagKind('--max-old-space-size')).toBe('refused');
   });
 
   it('checkNodeFlags passes what node takes and names what it does not', () => {

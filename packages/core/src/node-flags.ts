@@ -44,12 +44,14 @@ function firstLine(stderr: string): string {
 /**
  * What `arg`, a flag clusterize does not have, is to node: a flag of its own ('whole', its
  * value inline if it has one), the first of two (`--import ./otel.mjs`, `-r dotenv/config`:
- * 'needs a value'), or none of its flags (undefined).
+ * 'needs a value'), one of its own with a value it refuses ('refused': V8's flags take
+ * theirs after '=' only), or none of its flags (undefined).
  */
-export function nodeFlagKind(arg: string): 'whole' | 'needs a value' | undefined {
+export function nodeFlagKind(arg: string): 'whole' | 'needs a value' | 'refused' | undefined {
   const said = nodeRejects([arg]);
   if (said === undefined) return 'whole';
-  return said.includes(`${arg} requires an argument`) ? 'needs a value' : undefined;
+  if (said.includes(`${arg} requires an argument`)) return 'needs a value';
+  return said.startsWith('bad option: ') ? undefined : 'refused';
 }
 
 /** `flags`, unless one of them is NOT_FOR_WORKERS; `source` names where they came from ('' for a flag of node's own before the script). */
@@ -74,7 +76,9 @@ export function checkNodeFlags(flags: readonly string[], source: string): readon
   });
   const said = flags.length === 0 ? undefined : nodeRejects(flags);
   if (said === undefined) return flags;
-  const hint = said.includes('requires an argument') ? ' (a flag and its value go in one argument: --import=./otel.mjs)' : '';
+  // `--import requires an argument`, V8's `illegal value for flag --max-old-space-size of type size_t`: a value in the next argument.
+  const valueApart = /(-{1,2}[a-z][\w-]*)(?: requires an argument| of type )/.exec(said)?.[1];
+  const hint = valueApart === undefined ? '' : ` (a flag and its value go in one argument: ${valueApart}=VALUE)`;
   throw clusterizeError('ERR_CLUSTERIZE_INVALID_NODE_OPTION', `node rejects ${flags.join(' ')}: ${said}${hint}`);
 }
 

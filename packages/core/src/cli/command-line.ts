@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { clusterizeError, clusterizeTypeError } from '../errors.js';
 import { DEFAULT_ADMIN_HOST, MAX_TIMER_MS, WORKERS_ENV, type AdminOptions } from '../option-checks.js';
-import { nodeFlagKind, checkNodeFlagNames } from '../node-flags.js';
+import { checkNodeFlagNames, checkNodeFlags, nodeFlagKind } from '../node-flags.js';
 import { isWholeNumber } from '../option-row.js';
 import { optionRows, type ClusterOptions, type OptionName } from '../option-table.js';
 
@@ -122,6 +122,7 @@ function takeNodeFlag(argv: readonly string[], at: number, given: Partial<Record
   const flag = argv[at]!;
   const kind = nodeFlagKind(flag);
   if (kind === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${flag.split('=', 1)[0]}' (neither clusterize nor Node.js has it; see clusterize --help)`);
+  if (kind === 'refused') checkNodeFlags([flag], '');
   const value = kind === 'needs a value' ? argv[at + 1] : undefined;
   if (kind === 'needs a value' && value === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${flag} needs a value`);
   const taken = value === undefined ? [flag] : [flag, value];
