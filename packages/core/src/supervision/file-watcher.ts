@@ -36,7 +36,7 @@ export class FileWatcher {
 
   /** Watches `path`: a folder with everything below it, or one file. */
   add(path: string): void {
-    if (statSync(path).isDirectory()) this.addTree(path);
+    if (isFolder(path)) this.addTree(path);
     else this.addFolder(dirname(path), basename(path));
   }
 

@@ -35,7 +35,8 @@ export interface RelayedSource {
  *
  * Whole lines: each source's bytes after its last newline wait for the rest of their line,
  * so one worker's line is never torn by another's; the complete lines of a chunk go on in
- * one write, without a copy (a copy only joins a waiting partial line to its end). A
+ * one write, without a copy (a copy only joins a waiting partial line to its end, or
+ * rewrites the lines with a source's format: a prefix, JSON). A
  * source that ends with a partial line gets it written with a newline added, so that the
  * next line, whoever writes it, starts on a line of its own.
  *
