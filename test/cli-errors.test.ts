@@ -52,6 +52,14 @@ const cases: { input: string; args: string[]; env?: Record<string, string>; code
   { input: 'clusterize scale without N', args: ['scale'], code: 'INVALID_OPTION', names: /clusterize scale needs the number of workers/ },
   { input: 'clusterize status with two names', args: ['status', 'web', 'api'], code: 'UNKNOWN_OPTION', names: /'api' for clusterize status/ },
   { input: 'clusterize reload with a bad name', args: ['reload', 'a/b'], code: 'INVALID_NAME', names: /the cluster name must be 1 to 64 letters/ },
+  { input: 'a flag neither clusterize nor Node.js has', args: ['--no-such-flag', script], code: 'UNKNOWN_OPTION', names: /'--no-such-flag' \(neither clusterize nor Node\.js has it/ },
+  { input: 'a Node.js flag node rejects', args: ['--node-option', '--bogus', script], code: 'INVALID_NODE_OPTION', names: /node rejects --bogus: bad option: --bogus/ },
+  { input: 'a V8 flag with a bad value', args: ['--node-option', '--max-old-space-size=abc', script], code: 'INVALID_NODE_OPTION', names: /illegal value for flag --max-old-space-size=abc/ },
+  { input: 'a Node.js flag without its value', args: ['--node-option', '--import', script], code: 'INVALID_NODE_OPTION', names: /--import requires an argument \(a flag and its value go in one argument: --import=VALUE\)/ },
+  { input: 'a Node.js flag that is not for workers', args: ['--node-args', '--no-warnings --eval=1', script], code: 'INVALID_NODE_OPTION', names: /--eval=1 \(--node-args\): it makes node do something other than run the script/ },
+  { input: 'an unknown log format', args: ['--log-format', 'xml', script], code: 'INVALID_OPTION', names: /--log-format must be 'text' or 'json', got 'xml'/ },
+  { input: 'a path to watch that does not exist', args: [`--watch=${missing}`, script], code: 'WATCH_PATH_NOT_FOUND', names: new RegExp(`--watch ${between(missing)} does not exist`) },
+  { input: 'an env file nobody may read (mode 000)', args: ['--env-file', noReadBit, script], code: 'ENV_FILE_UNREADABLE', names: new RegExp(`--env-file ${between(noReadBit)}: mode 000 lets nobody read it`) },
 ];
 
 const oneLine = (code: string) => new RegExp(`^clusterize: [^\\n]+ \\[ERR_CLUSTERIZE_${code}\\]\\n$`);

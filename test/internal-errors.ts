@@ -4,14 +4,15 @@
  * process a test starts registers its output here, and test/setup.ts fails the test that
  * was running when one of these lines appeared.
  *
- * Only the runtime's own failures match: an app that throws on purpose (a fixture's
- * 'drain' listener, its prom-client collectors) is the app's error, logged as such.
+ * Lines in text and in JSON (--log-format json: the same words in "message") match. Only
+ * the runtime's own failures do: an app that throws on purpose (a fixture's 'drain'
+ * listener, its prom-client collectors) is the app's error, logged as such.
  */
-export const INTERNAL_ERROR = new RegExp([
-  /clusterize: internal error\b/.source,
-  /clusterize: error handling '/.source,
-  /clusterize: worker \(pid \d+\): (?!a 'drain' listener failed|collecting metrics failed).*? failed, the worker goes on:/.source,
-].join('|'));
+export const INTERNAL_ERROR = new RegExp(`(?:clusterize: |"message":")(?:${[
+  /internal error\b/.source,
+  /error handling '/.source,
+  /worker \(pid \d+\): (?!a 'drain' listener failed|collecting metrics failed).*? failed, the worker goes on:/.source,
+].join('|')})`);
 
 interface Watched {
   what: string;

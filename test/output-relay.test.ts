@@ -108,6 +108,40 @@ describe('whole lines', () => {
   }, 30_000);
 });
 
+describe('whole lines with --log-prefix', () => {
+  it('4 workers writing 20 lines of 1 MB and 2,000 short ones each at once, through a pipe: every line arrives whole, once, after its own worker\'s prefix', async () => {
+    const counts: Record<number, number> = { [MB]: 20, 100: 2_000 };
+    const perWorker = 20 + 2_000;
+    const chunks: Buffer[] = [];
+    const run = runCli(['--workers', '4', '--log-prefix', fixture('output-lines.mjs')], { LINE_COUNTS: JSON.stringify(counts) }, (chunk) => chunks.push(chunk));
+    for (let id = 1; id <= 4; id++) await run.line(new RegExp(`^\\[w${id} s[0-3]\\] output-lines: worker ${id} wrote ${perWorker} lines$`), 30_000);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+
+    const lines = Buffer.concat(chunks).toString('latin1').split('\n');
+    const unterminated = lines.pop()!.length;
+    const slots = new Map<number, string>();
+    const next = new Map<number, number>([[1, 0], [2, 0], [3, 0], [4, 0]]);
+    let torn = 0;
+    let megabyteLines = 0;
+    for (const line of lines) {
+      const [, prefixId, slot, text = ''] = /^\[w(\d+) s(\d+)\] (.*)$/s.exec(line) ?? [];
+      const [id, seq, length] = text.split(' ', 3).map(Number) as [number, number, number];
+      const head = `${id} ${seq} ${length} `;
+      const fill = String.fromCharCode(97 + (id * 31 + seq) % 26);
+      const whole = Number(prefixId) === id && next.get(id) === seq && text === head + fill.repeat(length - head.length);
+      if (!whole || (slots.get(id) ?? slot) !== slot) torn++;
+      else {
+        slots.set(id, slot!);
+        next.set(id, seq + 1);
+        if (length === MB) megabyteLines++;
+      }
+    }
+    expect({ torn, unterminated, lines: lines.length, megabyteLines, complete: [...next.values()], slots: new Set(slots.values()).size })
+      .toEqual({ torn: 0, unterminated: 0, lines: 4 * perWorker, megabyteLines: 80, complete: [perWorker, perWorker, perWorker, perWorker], slots: 4 });
+  }, 60_000);
+});
+
 describe('backpressure', () => {
   it('a worker flooding 400 MB while nobody reads the primary\'s stdout is held back; the primary does not buffer it, and every byte arrives later', async () => {
     let received = 0;

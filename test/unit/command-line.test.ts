@@ -186,3 +186,54 @@ describe('the control socket', () => {
     fails(['logs', '--control'], 'INVALID_OPTION', /--control needs a value/);
   });
 });
+
+describe("Node.js flags for the workers", () => {
+  const own = process.execArgv;
+
+  it('--node-option (repeatable) and --node-args (one argument, as NODE_OPTIONS) add to the primary\'s own flags, in order', () => {
+    expect(run(['--node-option', '--max-old-space-size=100', '--node-args', '--import ./otel.mjs --title="my app"', '--node-option=--inspect', 'server.js']).execArgv)
+      .toEqual([...own, '--max-old-space-size=100', '--import', './otel.mjs', '--title=my app', '--inspect']);
+    expect(run(['server.js']).execArgv).toEqual(own);
+  });
+
+  it("Node's own flags before the script are the workers', with the next argument where node wants a value", () => {
+    expect(run(['--import', './otel.mjs', '-r', 'dotenv/config', '--inspect', '-w', '2', '--max-old-space-size=512', 'server.js', '--import', 'x'])).toMatchObject({
+      workers: 2, execArgv: [...own, '--import', './otel.mjs', '-r', 'dotenv/config', '--inspect', '--max-old-space-size=512'], args: ['--import', 'x'],
+    });
+    fails(['--import'], 'INVALID_OPTION', /^Invalid option: --import needs a value$/);
+    fails(['--no-such-flag', 'server.js'], 'UNKNOWN_OPTION', /'--no-such-flag' \(neither clusterize nor Node\.js has it/);
+    fails(['--max-old-space-size', '100', 'server.js'], 'INVALID_NODE_OPTION', /node rejects --max-old-space-size: Error: illegal value for flag --max-old-space-size of type size_t \(a flag and its value go in one argument: --max-old-space-size=VALUE\)$/);
+  });
+
+  it('flags that make node do something else than run the script are refused, naming where they came from', () => {
+    fails(['--node-option', '--watch', 'server.js'], 'INVALID_NODE_OPTION', /--watch \(--node-option\): node would restart the script itself; clusterize's own --watch/);
+    fails(['-e', 'console.log(1)', 'server.js'], 'INVALID_NODE_OPTION', /^Invalid Node\.js flag for the workers: -e: it makes node do something other than run the script$/);
+  });
+
+  it('--env-file takes a readable file, resolved against the current directory', () => {
+    const file = new URL('../fixtures/hello.mjs', import.meta.url).pathname;
+    const relative = file.replace(`${process.cwd()}/`, '');
+    expect(run(['--env-file', relative, 'server.js']).execArgv).toEqual([...own, `--env-file=${file}`]);
+    fails(['--env-file', '/no/such/.env', 'server.js'], 'ENV_FILE_NOT_FOUND', /^Env file not found: --env-file \/no\/such\/\.env does not exist$/);
+    fails(['--env-file', new URL('../fixtures/', import.meta.url).pathname, 'server.js'], 'ENV_FILE_NOT_FOUND', /is not a file$/);
+  });
+});
+
+describe('--watch', () => {
+  const here = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
+
+  it('alone, the script\'s folder; with =PATH (repeatable), those paths, made absolute; the argument after it stays the script', () => {
+    expect(run(['server.js']).watch).toBeUndefined();
+    expect(run(['--watch', 'server.js'])).toMatchObject({ watch: true, script: resolve('server.js') });
+    const relative = here('hello.mjs').replace(`${process.cwd()}/`, '');
+    expect(run([`--watch=${here('')}`, `--watch=${relative}`, '--watch', 'server.js']).watch).toEqual([here('').replace(/\/$/, ''), here('hello.mjs')]);
+  });
+
+  it('a path that does not exist is refused, naming it', () => {
+    fails(['--watch=/no/such/src', 'server.js'], 'WATCH_PATH_NOT_FOUND', /^Watch path not found: --watch \/no\/such\/src does not exist$/);
+  });
+
+  it('shows its value as optional in --help', () => {
+    expect(USAGE).toMatch(/^ {2}--watch\[=PATH\] +reload the workers when a file under PATH changes/m);
+  });
+});

@@ -29,8 +29,9 @@ describe('optionTable and the docs', () => {
   it('--help has a line for every flag, with its value', () => {
     const flags = optionRows.flatMap(([, row]) => row.flags ?? []);
     expect(flags.length).toBeGreaterThan(0);
-    for (const { names, value } of flags) {
-      expect(USAGE).toMatch(new RegExp(`^ {2}${[names.join(', '), value].filter(Boolean).join(' ').replaceAll('|', '\\|')} +\\S`, 'm'));
+    for (const flag of flags) {
+      const value = flag.value === undefined ? '' : 'optional' in flag ? `[=${flag.value}]` : ` ${flag.value}`;
+      expect(USAGE).toMatch(new RegExp(`^ {2}${`${flag.names.join(', ')}${value}`.replaceAll(/[|[\]]/g, '\\$&')} +\\S`, 'm'));
     }
   });
 });

@@ -189,3 +189,29 @@ describe('control', () => {
     expect(() => resolve({ control: 'yes' })).toThrow(coded('TypeError', 'INVALID_OPTION', /^Invalid option: control must be true, false or an object/));
   });
 });
+
+describe('logPrefix and logFormat', () => {
+  it("logPrefix is true, false or 'auto' (the default); logFormat 'text' (the default) or 'json'", () => {
+    expect(resolveOptions({})).toMatchObject({ logPrefix: 'auto', logFormat: 'text' });
+    expect(resolveOptions({ logPrefix: false, logFormat: 'json' })).toMatchObject({ logPrefix: false, logFormat: 'json' });
+    expect(() => resolveOptions({ logPrefix: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_INVALID_OPTION', message: "Invalid option: logPrefix must be true, false or 'auto', got 'yes'" }));
+    expect(() => resolveOptions({ logFormat: 'xml' as never })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_INVALID_OPTION', name: 'RangeError', message: "Invalid option: logFormat must be 'text' or 'json', got 'xml'" }));
+  });
+
+  it("with logFormat 'json', the log option gets each line as one JSON object", () => {
+    const lines: string[] = [];
+    resolveOptions({ logFormat: 'json', log: (line) => lines.push(line) }).log('clusterize: reload complete');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', event: 'reload.complete', pid: process.pid, message: 'reload complete' });
+  });
+});
+
+describe('watch', () => {
+  it('is off by default; true (the script\'s folder) or a list of paths that exist, made absolute', () => {
+    expect(resolveOptions({}).watch).toEqual([]);
+    expect(resolveOptions({ watch: false }).watch).toEqual([]);
+    expect(resolveOptions({ watch: true }).watch).toBe(true);
+    expect(resolveOptions({ watch: ['packages'] }).watch).toEqual([`${process.cwd()}/packages`]);
+    expect(() => resolveOptions({ watch: ['/no/such/src'] })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_WATCH_PATH_NOT_FOUND', message: 'Watch path not found: watch /no/such/src does not exist' }));
+    expect(() => resolveOptions({ watch: 'src' as never })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTERIZE_INVALID_OPTION', name: 'TypeError' }));
+  });
+});

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { WORKERS_ENV } from './worker-env.js';
-import { clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
+import { clusterizeError, clusterizeRangeError, clusterizeTypeError, type ErrorCode } from './errors.js';
 import { availableCpus } from './cpus.js';
 import { DEFAULT_POLICY, isPolicyName, policyNames, type PolicyName } from './listeners/policies/index.js';
+import { checkNodeFlags } from './node-flags.js';
 import { checkScript } from './script.js';
 
 export const MAX_WORKERS = 1024;
@@ -141,6 +144,39 @@ export function resolveStringList(value: unknown, source: string, fallback: read
   return [...value];
 }
 
+/**
+ * The workers' Node.js flags: this process's own when not given. Those given beyond this
+ * process's own are checked with node itself (checkNodeFlags): its own flags it runs with.
+ */
+export function resolveExecArgv(value: unknown, source: string): readonly string[] {
+  const own = process.execArgv;
+  const flags = resolveStringList(value, source, own);
+  if (value === undefined) return flags;
+  const inherited = own.length <= flags.length && own.every((flag, i) => flags[i] === flag);
+  checkNodeFlags(inherited ? flags.slice(own.length) : flags, source);
+  return flags;
+}
+
+/** A path to watch for changes (--watch=PATH), as an absolute path: it must exist, a file or a folder. */
+export function checkWatchPath(path: string, source: string): string {
+  const absolute = resolvePath(path);
+  if (!existsSync(absolute)) throw clusterizeError('ERR_CLUSTERIZE_WATCH_PATH_NOT_FOUND', `${source} ${absolute} does not exist`);
+  return absolute;
+}
+
+/**
+ * What to watch: true for the script's folder (the watcher finds it), or paths that exist,
+ * made absolute; false or an empty list for nothing.
+ */
+export function resolveWatch(value: unknown, source: string): true | readonly string[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return true;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+    throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be true, false or an array of paths, got ${describe(value)}`);
+  }
+  return value.map((path: string) => checkWatchPath(path, source));
+}
+
 export function resolveEnv(value: unknown, source: string): Readonly<Record<string, string>> {
   const env = value ?? {};
   if (typeof env !== 'object' || env === null || !Object.values(env).every((v) => typeof v === 'string')) {
@@ -156,6 +192,24 @@ export function resolveLog(value: unknown, source: string): (line: string) => vo
     throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be a function that takes a line of text`);
   }
   return value as (line: string) => void;
+}
+
+/** Whether workers' lines get a prefix (or, in JSON, a wrapper): 'auto' leaves it to each destination (see workerLineFormat). */
+export function resolveLogPrefix(value: unknown, source: string): boolean | 'auto' {
+  if (value === undefined || value === 'auto' || typeof value === 'boolean') return value ?? 'auto';
+  throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be true, false or 'auto', got ${describe(value)}`);
+}
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export function resolveLogFormat(value: unknown, source: string): LogFormat {
+  if (value === undefined) return 'text';
+  if (!(LOG_FORMATS as readonly unknown[]).includes(value)) {
+    const make = typeof value === 'string' ? clusterizeRangeError : clusterizeTypeError;
+    throw make('ERR_CLUSTERIZE_INVALID_OPTION', `${source} must be ${LOG_FORMATS.map((name) => `'${name}'`).join(' or ')}, got ${describe(value)}`);
+  }
+  return value as LogFormat;
 }
 
 export function resolveBoolean(value: unknown, source: string, fallback: boolean): boolean {

@@ -37,6 +37,12 @@ export type CliFlag<In> = {
   /** How --help shows the value (MS, N|auto). */
   readonly value: string;
   /**
+   * The value may be left out (`--watch`); it is then only ever given inline
+   * (`--watch=src`), so that the argument after the flag stays the script. Left out,
+   * parse() gets ''.
+   */
+  readonly optional?: true;
+  /**
    * The option's value, from the flag's text; `source` is the flag as typed, for messages.
    * `given` is what earlier flags gave the same option (--admin-port and --admin-host both
    * fill `admin`). A method, so that any row is an OptionRow<unknown, unknown> to code

@@ -1,13 +1,14 @@
 import { DEFAULT_POLICY, type PolicyName } from './listeners/policies/index.js';
 import {
-  DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
-  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveLog, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
-  resolveScript, resolveStringList, resolveWorkerCount, validateHost, type AdminOptions, type ReloadSignal,
+  checkWatchPath, DEFAULT_ADMIN_HOST, MAX_MESSAGE_SIZE_MB, MAX_SHUTDOWN_TIMEOUT_MS, MAX_TIMER_MS, MAX_WORKERS, MIN_HEARTBEAT_TIMEOUT_MS, MIN_READY_TIMEOUT_MS,
+  parsePort, parseWorkerCount, policyChoices, RELOAD_SIGNALS, resolveAdmin, resolveEnv, resolveExecArgv, resolveLog, resolveLogFormat, resolveLogPrefix, resolvePolicy, resolvePrimaryModules, resolveReloadSignal,
+  resolveScript, resolveStringList, resolveWatch, resolveWorkerCount, validateHost, type AdminOptions, type LogFormat, type ReloadSignal,
 } from './option-checks.js';
 import { custom, trueOrFalse, wholeNumber, type OptionRow } from './option-row.js';
-import { checkScript } from './script.js';
 import { checkControlPath, controlSoFar, resolveControl, type ControlOptions, type ResolvedControl } from './control/control-options.js';
 import { validateName } from './control/paths.js';
+import { checkNodeFlagNames, splitNodeArgs } from './node-flags.js';
+import { checkEnvFile, checkScript } from './script.js';
 
 /**
  * Every option, one row each: its doc comment (editors show it on ClusterOptions), how a
@@ -133,10 +134,27 @@ export const optionTable = {
     shownDefault: "this process's",
     resolve: (value, source) => resolveStringList(value, source, process.argv.slice(2)),
   }),
-  /** Node.js flags for the workers. Default: this process's flags (process.execArgv). */
+  /**
+   * Node.js flags for the workers. Flags beyond this process's own are checked before any
+   * worker is forked (ERR_CLUSTERIZE_INVALID_NODE_OPTION). Default: this process's flags
+   * (process.execArgv).
+   */
   execArgv: custom<readonly string[], readonly string[]>({
     shownDefault: "this process's",
-    resolve: (value, source) => resolveStringList(value, source, process.execArgv),
+    resolve: (value, source) => resolveExecArgv(value, source),
+    flags: [{
+      names: ['--node-option'], value: 'FLAG',
+      help: 'a Node.js flag for the workers (repeatable), with its value in the same\nargument: --node-option --max-old-space-size=512',
+      parse: (text, source, given) => [...(given ?? []), ...checkNodeFlagNames([text], source)],
+    }, {
+      names: ['--node-args'], value: "'FLAGS'",
+      help: "Node.js flags for the workers in one argument, separated by spaces\n(PM2's --node-args): --node-args '--import ./otel.mjs --inspect'",
+      parse: (text, source, given) => [...(given ?? []), ...checkNodeFlagNames(splitNodeArgs(text), source)],
+    }, {
+      names: ['--env-file'], value: 'FILE',
+      help: "load this file's variables into the workers' environment (repeatable;\nthe primary's own are left alone, and win over the file's)",
+      parse: (text, source, given) => [...(given ?? []), `--env-file=${checkEnvFile(text, source)}`],
+    }],
   }),
   /** Extra environment variables for the workers. */
   env: custom<Readonly<Record<string, string>>, Readonly<Record<string, string>>>({ shownDefault: "this process's", resolve: resolveEnv }),
@@ -156,8 +174,38 @@ export const optionTable = {
       parse: (text, source, given) => [...(given ?? []), checkScript(text, source)],
     }],
   }),
-  /** Where the cluster's own log lines go. Default: standard error. */
+  /** Where the cluster's own log lines go (as JSON with logFormat 'json'). Default: standard error. */
   log: custom<(line: string) => void, (line: string) => void>({ shownDefault: 'standard error', resolve: resolveLog }),
+  /**
+   * `[w<id> s<slot>] ` before each line a worker writes to its stdout or stderr; with
+   * logFormat 'json', each line wrapped in a JSON object instead. 'auto': on for each of
+   * the primary's stdout and stderr that is a terminal, off for pipes and files (so JSON
+   * logs stay JSON) and with logFormat 'json'. Default 'auto'.
+   */
+  logPrefix: custom<boolean | 'auto', boolean | 'auto'>({
+    shownDefault: "`'auto'`",
+    resolve: (value, source) => resolveLogPrefix(value, source),
+    flags: [{
+      names: ['--log-prefix'], sets: true,
+      help: "put [w<id> s<slot>] before each line a worker prints (default: on a terminal;\nwith --log-format json, a JSON object for each line)",
+    }, {
+      names: ['--no-log-prefix'], sets: false, help: "print the workers' lines as they are, on a terminal too",
+    }],
+  }),
+  /**
+   * 'json': the cluster's own log lines (what `log` gets) are JSON objects, one a line, with
+   * time, level, event, pid, worker, message (see the README); the workers' output stays as
+   * the app wrote it. Default 'text'.
+   */
+  logFormat: custom<LogFormat, LogFormat>({
+    shownDefault: "`'text'`",
+    resolve: (value, source) => resolveLogFormat(value, source),
+    flags: [{
+      names: ['--log-format'], value: 'text|json',
+      help: "clusterize's own log lines as text (default), or as JSON objects, one a line",
+      parse: (text, source) => resolveLogFormat(text, source),
+    }],
+  }),
   /** Drain on SIGINT/SIGTERM and exit 0 (a second signal kills at once), reload on reloadSignal. Default true. */
   signals: trueOrFalse(true),
   /**
@@ -171,6 +219,21 @@ export const optionTable = {
       names: ['--reload-signal'], value: 'NAME',
       help: `the signal that reloads: ${RELOAD_SIGNALS.map((name, i) => (i === 0 ? `${name} (default)` : name)).join(', ')}`,
       parse: (text, source) => resolveReloadSignal(text, source),
+    }],
+  }),
+  /**
+   * Reload the workers (rolling, zero-downtime) when a file changes under these paths (files
+   * or folders), once they have stayed unchanged for 200 ms; true for the script's folder.
+   * node_modules, .git and editors' swap and backup files are left out. For development.
+   * Default false.
+   */
+  watch: custom<boolean | readonly string[], true | readonly string[]>({
+    shownDefault: '`false`',
+    resolve: (value, source) => resolveWatch(value, source),
+    flags: [{
+      names: ['--watch'], value: 'PATH', optional: true,
+      help: "reload the workers when a file under PATH changes (repeatable; without\n=PATH, the script's folder), for development",
+      parse: (text, source, given) => (text === '' ? given ?? true : [...(Array.isArray(given) ? given : []), checkWatchPath(text, source)]),
     }],
   }),
 };

@@ -1,4 +1,5 @@
 import { clusterizeError, clusterizeTypeError } from './errors.js';
+import { jsonLog } from './json-log.js';
 import { getPolicy } from './listeners/policies/index.js';
 import { describe, policyChoices } from './option-checks.js';
 import type { ResolveSettings } from './option-row.js';
@@ -26,7 +27,11 @@ export function resolveOptions(options: ClusterOptions = {}, { allowZeroWorkers 
   const resolved = Object.fromEntries(optionRows.map(([name, row]) => [name, row.resolve(options[name], name, settings)])) as ResolvedOptions;
   // What holds between options, once each is valid on its own:
   checkProxyProtocol(resolved);
-  return { ...resolved, maxRestartDelay: Math.max(resolved.restartDelay, resolved.maxRestartDelay) };
+  return {
+    ...resolved,
+    maxRestartDelay: Math.max(resolved.restartDelay, resolved.maxRestartDelay),
+    log: resolved.logFormat === 'json' ? jsonLog(resolved.log) : resolved.log,
+  };
 }
 
 /** Under shared and reuseport the workers accept, so no one could read the header before the app does. */

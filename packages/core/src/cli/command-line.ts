@@ -4,6 +4,7 @@ import { checkControlPath } from '../control/control-options.js';
 import { validateName } from '../control/paths.js';
 import { clusterizeError, clusterizeTypeError } from '../errors.js';
 import { checked, DEFAULT_ADMIN_HOST, MAX_TIMER_MS, MAX_WORKERS, numberIn, parsePort, validateHost, WORKERS_ENV, type AdminOptions } from '../option-checks.js';
+import { checkNodeFlagNames, checkNodeFlags, nodeFlagKind } from '../node-flags.js';
 import { isWholeNumber } from '../option-row.js';
 import { optionRows, type ClusterOptions, type OptionName } from '../option-table.js';
 
@@ -14,11 +15,13 @@ const HELP_COLUMN = 28;
 interface Help {
   readonly names: readonly string[];
   readonly value?: string | undefined;
+  readonly optional?: true | undefined;
   readonly help: string;
 }
 
 function helpLine(flag: Help): string {
-  const left = `  ${flag.names.join(', ')}${flag.value === undefined ? '' : ` ${flag.value}`}`;
+  const value = flag.value === undefined ? '' : flag.optional === true ? `[=${flag.value}]` : ` ${flag.value}`;
+  const left = `  ${flag.names.join(', ')}${value}`;
   return `${left.padEnd(HELP_COLUMN - 1)} ${flag.help.replaceAll('\n', `\n${' '.repeat(HELP_COLUMN)}`)}\n`;
 }
 
@@ -58,6 +61,9 @@ ${[...optionRows.flatMap(([, row]) => row.flags ?? []), ...builtIns].map(helpLin
 Commands, from another shell, to this user's running clusters (over their control sockets):
 ${commandsHelp.map(helpLine).join('')}NAME can be left out while one cluster runs; --control PATH names its socket instead.
 
+Node.js flags before <script> that clusterize does not have are the workers', as with
+--node-option: clusterize --import ./otel.mjs -r dotenv/config --inspect app.js
+
 Times (MS) are whole milliseconds up to ${MAX_TIMER_MS}, the longest delay Node.js timers
 accept${otherTimeBounds.length === 0 ? '' : ` (${otherTimeBounds.join(', ')})`}.
 
@@ -93,7 +99,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (!arg.startsWith('-') || arg === '-') break;
     const [name, inline] = splitFlag(arg);
     const known = flags.get(name);
-    if (known === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${name}' (see clusterize --help)`);
+    if (known === undefined) {
+      // A flag of Node's before the script is the workers' (as with --node-option).
+      i = takeNodeFlag(argv, i, given);
+      continue;
+    }
     const { option, flag } = known;
     if (flag.value === undefined) {
       if (inline !== undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${name} takes no value`);
@@ -101,7 +111,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       given[option] = flag.sets;
       continue;
     }
-    const value = flagValue(argv, inline === undefined ? ++i : undefined, inline, name);
+    const value = flag.optional ? inline ?? '' : flagValue(argv, inline === undefined ? ++i : undefined, inline, name);
     given[option] = flag.parse(value, name, given[option]);
   }
   const script = argv[i];
@@ -110,7 +120,25 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   // Each value came from its flag's parse(), which checked it; admin is complete. The CLI
   // takes commands unless told not to.
   const options = { ...given, ...(admin && { admin }), control: given.control ?? true } as ClusterOptions;
-  return { kind: 'run', options: { ...options, script: resolve(script), args: argv.slice(i + 1), execArgv: process.execArgv } };
+  const execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
+  return { kind: 'run', options: { ...options, script: resolve(script), args: argv.slice(i + 1), execArgv } };
+}
+
+/**
+ * A flag before the script that clusterize does not have: the workers' when it is Node's
+ * (`--import ./otel.mjs`, `--inspect`, `--max-old-space-size=512`), with the argument after
+ * it when node wants a value there. Returns where the flag's last argument is.
+ */
+function takeNodeFlag(argv: readonly string[], at: number, given: Partial<Record<OptionName, unknown>>): number {
+  const flag = argv[at]!;
+  const kind = nodeFlagKind(flag);
+  if (kind === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_UNKNOWN_OPTION', `'${flag.split('=', 1)[0]}' (neither clusterize nor Node.js has it; see clusterize --help)`);
+  if (kind === 'refused') checkNodeFlags([flag], '');
+  const value = kind === 'needs a value' ? argv[at + 1] : undefined;
+  if (kind === 'needs a value' && value === undefined) throw clusterizeTypeError('ERR_CLUSTERIZE_INVALID_OPTION', `${flag} needs a value`);
+  const taken = value === undefined ? [flag] : [flag, value];
+  given.execArgv = [...(given.execArgv as string[] | undefined ?? []), ...checkNodeFlagNames(taken, '')];
+  return at + taken.length - 1;
 }
 
 /** `--flag=value` as its two parts; anything else as itself. */

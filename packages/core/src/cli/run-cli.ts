@@ -40,8 +40,8 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     if (!isClusterizeError(error)) throw error;
     await cluster.shutdown();
     await flushOutput();
-    // The cause last, under whatever the workers and the shutdown printed.
-    process.stderr.write(`${cliErrorLine(error)}\n`);
+    // The cause last, under whatever the workers and the shutdown printed (as JSON with --log-format json).
+    cluster.options.log(cliErrorLine(error));
     await flushOutput();
     // A Node.js clusterize cannot run on is status 2 whichever process found out.
     process.exit(exitStatusOf(error));

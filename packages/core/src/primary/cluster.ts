@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { LoopDelay, Sockname } from '../protocol.js';
 import { clusterizeError, isClusterizeError } from '../errors.js';
@@ -21,9 +22,11 @@ import { runPrimaryModules } from './primary-modules.js';
 import { HealthMonitor, type RecycleReason } from '../supervision/health.js';
 import { ListenerRegistry } from '../listeners/listener-registry.js';
 import { MetricsCollector } from '../admin/metrics-collector.js';
+import { workerLineFormat } from '../supervision/line-format.js';
 import { relayTo } from '../supervision/output-relay.js';
 import { getPolicy, type Policy } from '../listeners/policies/index.js';
 import { spawnWorker } from '../supervision/spawn.js';
+import { reloadOnChange } from '../supervision/watch.js';
 import { Supervisor, type ShutdownReport } from '../supervision/supervisor.js';
 import { WorkerProcess, type ExitInfo, type WorkerState } from '../supervision/worker-process.js';
 
@@ -115,6 +118,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Set by `withdraw()`: /readyz answers 503 while the cluster still serves. */
   private withdrawn = false;
   private readonly exitHooks: (() => unknown)[] = [];
+  /** Stops the watch option's watching, once it has started. */
+  private stopWatching: () => void = () => {};
   /** TLS session-ticket keys every worker's TLS servers share (48 bytes, as Node wants them). */
   private readonly ticketKeys = randomBytes(48).toString('hex');
 
@@ -213,9 +218,17 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (this.startCalled) throw clusterizeError('ERR_CLUSTERIZE_ALREADY_STARTED', 'start() was already called');
     this.startCalled = true;
     const { primaryModules, log } = this.options;
-    if (primaryModules.length === 0) return this.forkWorkers();
     // A shutdown while the modules ran leaves nothing to fork: start() resolves, as on a shutdown during start-up.
-    return runPrimaryModules(primaryModules, this, log).then(() => (this.supervisor.state === 'idle' ? this.forkWorkers() : undefined));
+    const started = primaryModules.length === 0 ? this.forkWorkers()
+      : runPrimaryModules(primaryModules, this, log).then(() => (this.supervisor.state === 'idle' ? this.forkWorkers() : undefined));
+    return started.then(() => this.watchFiles());
+  }
+
+  /** With the watch option, once the workers are ready: a change reloads them (reloadOnChange). */
+  private watchFiles(): void {
+    const { watch, script } = this.options;
+    const paths = watch === true ? [dirname(script)] : watch;
+    if (paths.length > 0 && this.running) this.stopWatching = reloadOnChange(this, paths);
   }
 
   private async forkWorkers(): Promise<void> {
@@ -355,6 +368,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   withdraw(): void {
     this.withdrawn = true;
+    this.stopWatching();
     this.supervisor.stopForking();
   }
 
@@ -367,6 +381,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   shutdown(signal: 'SIGINT' | 'SIGTERM' = 'SIGTERM'): Promise<ShutdownReport> {
     this.health.stop();
+    this.stopWatching();
     // The admin server and the control socket answer until the workers are gone: /readyz says 503 while they drain.
     return this.supervisor.shutdown(signal).then(async (report) => {
       await Promise.all([this.admin?.close(), this.control?.close(report)]);
@@ -463,9 +478,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const child = spawnWorker(this.options, id, slot, token);
     const worker = new WorkerProcess(id, slot, child, token, generation);
     const record = (chunk: Buffer) => worker.output.record(chunk);
+    const format = (to: NodeJS.WriteStream, stream: 'stdout' | 'stderr') => workerLineFormat(this.options, to, { id, slot, pid: child.pid ?? 0, stream });
     worker.relaysOutputThrough([
-      relayTo(process.stdout).add(child.stdout, record, holdOutput),
-      relayTo(process.stderr).add(child.stderr, record, holdOutput),
+      relayTo(process.stdout).add(child.stdout, record, holdOutput, format(process.stdout, 'stdout')),
+      relayTo(process.stderr).add(child.stderr, record, holdOutput, format(process.stderr, 'stderr')),
     ]);
     onInternalMessage(child, (message, handle) => this.dispatch(worker, message, handle));
     child.on('message', (message: unknown) => this.announce('message', snapshot(worker), message));

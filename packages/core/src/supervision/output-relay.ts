@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { LineFormat } from './line-format.js';
 
 /**
  * The longest line, in bytes before its newline, that reaches the primary's stdout or stderr
@@ -34,7 +35,8 @@ export interface RelayedSource {
  *
  * Whole lines: each source's bytes after its last newline wait for the rest of their line,
  * so one worker's line is never torn by another's; the complete lines of a chunk go on in
- * one write, without a copy (a copy only joins a waiting partial line to its end). A
+ * one write, without a copy (a copy only joins a waiting partial line to its end, or
+ * rewrites the lines with a source's format: a prefix, JSON). A
  * source that ends with a partial line gets it written with a newline added, so that the
  * next line, whoever writes it, starts on a line of its own.
  *
@@ -90,9 +92,10 @@ export class OutputRelay {
 
   /**
    * Relays `from` (a spawn that failed has no streams: `undefined`) until its end, or holds
-   * its lines back (`held`) until told; `seen` gets each chunk as it was read.
+   * its lines back (`held`) until told; `seen` gets each chunk as it was read, `format`
+   * (a prefix, JSON) its lines before they are written or held.
    */
-  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void, held = false): RelayedSource {
+  add(from: Readable | null | undefined, seen: (chunk: Buffer) => void, held = false, format?: LineFormat): RelayedSource {
     /** Lines held back (copies: a chunk's other bytes are not kept with them); 'dropped' after discard(), undefined once written as they come. */
     let holding: Buffer[] | 'dropped' | undefined = held ? [] : undefined;
     let heldBytes = 0;
@@ -113,6 +116,12 @@ export class OutputRelay {
       if (heldBytes > MAX_HELD_BYTES) release();
     };
     if (from === null || from === undefined) return { release, discard };
+    /** The last bytes passed on did not end their line (a piece of an over-long one). */
+    let midLine = false;
+    const passOn = (text: Buffer) => {
+      pass(format === undefined ? text : format(text, midLine));
+      midLine = text[text.length - 1] !== NEWLINE;
+    };
     /** The line begun and not yet ended, as the chunks (or their ends) it came in. */
     let partial: Buffer[] = [];
     let partialBytes = 0;
@@ -131,11 +140,11 @@ export class OutputRelay {
       if (end === 0) {
         partial.push(chunk);
         partialBytes += chunk.length;
-        if (partialBytes > MAX_WHOLE_LINE_BYTES) pass(takePartial());
+        if (partialBytes > MAX_WHOLE_LINE_BYTES) passOn(takePartial());
         return;
       }
       const lines = end === chunk.length ? chunk : chunk.subarray(0, end);
-      pass(partialBytes === 0 ? lines : takePartial(lines));
+      passOn(partialBytes === 0 ? lines : takePartial(lines));
       if (end < chunk.length) {
         partial.push(chunk.subarray(end));
         partialBytes = chunk.length - end;
@@ -143,7 +152,7 @@ export class OutputRelay {
     });
     from.once('close', () => {
       this.sources.delete(from);
-      if (partialBytes > 0) pass(takePartial(Buffer.from('\n')));
+      if (partialBytes > 0) passOn(takePartial(Buffer.from('\n')));
     });
     return { release, discard };
   }
