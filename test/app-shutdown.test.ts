@@ -115,6 +115,13 @@ function expectNoUncleanExit(running: Running, { signalledGroup = false } = {}):
 }
 
 /** Waits for the "ready on" line of a script that prints it (the plugin-style fixtures). */
+/** SIGHUP to the primary, until the reload is complete and the `old` workers are gone. */
+async function reloadedFrom(running: Running, old: readonly number[]): Promise<void> {
+  running.child.kill('SIGHUP');
+  await running.waitFor(/reload complete/, 20_000);
+  await until(() => old.every((pid) => !isAlive(pid)), 5_000, 'the old workers exiting');
+}
+
 async function readyPort(running: Running): Promise<number> {
   const match = await running.waitFor(/workers? ready on \S+:(\d+)/, 20_000);
   return Number(match[1]);
@@ -184,9 +191,7 @@ describe('the app shutdown runs once per drained worker (CLI)', () => {
     const old = startedWorkers(logs.HOOK_LOG);
     expect(old).toHaveLength(2);
 
-    running.child.kill('SIGHUP');
-    await running.waitFor(/reload complete/, 20_000);
-    await until(() => old.every((pid) => !isAlive(pid)), 5_000, 'the old workers exiting');
+    await reloadedFrom(running, old);
     expectHooks(logs.HOOK_LOG, old, TERMINUS);
     expect(spansByPid(logs.SPAN_LOG)).toEqual(only(served, old));
 
@@ -252,9 +257,7 @@ describe('NestJS enableShutdownHooks()', () => {
     const old = startedWorkers(logs.HOOK_LOG);
     expect(old).toHaveLength(2);
 
-    running.child.kill('SIGHUP');
-    await running.waitFor(/reload complete/, 20_000);
-    await until(() => old.every((pid) => !isAlive(pid)), 5_000, 'the old workers exiting');
+    await reloadedFrom(running, old);
     expectHooks(logs.HOOK_LOG, old, NEST);
 
     await serve(running.port, 2, 1, new Set(old));

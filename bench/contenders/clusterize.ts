@@ -16,7 +16,8 @@ export function clusterize(policy: PolicyName, isDefault: boolean, { proxyProtoc
     cluster: true,
     proxyProtocol,
     async start(app, workers) {
-      const args = [CLI, '--workers', String(workers), '--policy', policy, ...(proxyProtocol ? ['--proxy-protocol'] : []), app];
+      // Side by side with the other contenders, on one app: no control socket (each would be named after the app).
+      const args = [CLI, '--workers', String(workers), '--policy', policy, '--no-control', ...(proxyProtocol ? ['--proxy-protocol'] : []), app];
       const { proc, port } = await startListening(args, { PORT: '0' }, 'ready on ');
       return { port, primaryPid: proc.pid, reload: reloadBySighup(proc, 'clusterize'), stop: () => stopProcess(proc, true) };
     },
