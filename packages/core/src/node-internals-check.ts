@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { clusterizeError } from './errors.js';
 import {
-  bindHandle, canBindWithoutListening, canCreateDatagramHandles, channelCountsRefs, childProcessSendsAside, childProcessUsesInternalMessage,
+  bindHandle, canBindWithoutListening, channelCountsRefs, childProcessSendsAside, childProcessUsesInternalMessage,
   currentResponse, headersSentReadsHead, listenThroughSeam, missingMethods, presentPeer, socketOverHandle, stdioHandle, type ClientHandle,
 } from './node-internals.js';
 import { ProxyHandle } from './worker/proxy-handle.js';
@@ -142,13 +142,9 @@ const responseOfSocket: SelfTest = () => {
 const headAsSent: SelfTest = () =>
   headersSentReadsHead() ? undefined : 'response._header no longer holds the head a response sent (headersSent does not read it)';
 
-/** 16: a UDP socket an app binds in a worker. */
-const datagramHandles: SelfTest = () =>
-  canCreateDatagramHandles() ? undefined : 'dgram._createSocketHandle() no longer makes a UDP handle';
-
 const SELF_TESTS: Record<InternalsRole, readonly SelfTest[]> = {
   primary: [socketOverRawHandle],
-  worker: [bindsWithoutListening, listenSeam, internalMessages, ownSends, channelRefs, pipeHandle, responseOfSocket, headAsSent, datagramHandles],
+  worker: [bindsWithoutListening, listenSeam, internalMessages, ownSends, channelRefs, pipeHandle, responseOfSocket, headAsSent],
   'in-process': [responseOfSocket],
 };
 

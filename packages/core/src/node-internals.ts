@@ -72,11 +72,12 @@
  *    worker/runtime.ts (shareTicketKeys, through hasOwnTicketKeys). Not self-tested: a TLS server costs
  *    about 10 ms to create in a fresh process. Should it change, keys the app set are
  *    replaced by the cluster's shared ones (resumption still works on every worker).
- * 16. `dgram._createSocketHandle(address, port, addressType, fd, flags)`: a bound UDP handle,
- *    as Node's own cluster makes one for its workers (shared_handle.js). Public but
- *    deprecated (DEP0112). A UDP socket that reaches the seam of 1 binds with it in the
- *    worker, as in a plain process: the primary only shares TCP and pipe listeners.
- *    Used: routeListenCalls. Self-test: worker, behavioural: it returns an unbound handle.
+ * 16. `dgram.Socket#bind()` consults `cluster.isWorker` (1): a non-exclusive bind in a
+ *    worker goes to `cluster._getServer`, where node:cluster's primary would share the
+ *    socket. clusterize shares only TCP and pipe listeners, so every bind in a worker is made
+ *    exclusive (bindDatagramsHere, public API only): the socket binds in the worker, as in a
+ *    plain process. (Node's own maker of UDP handles, `dgram._createSocketHandle`, is gone
+ *    in Node 26.) Used: routeListenCalls. Not self-tested: `exclusive` is documented.
  */
 import cluster from 'node:cluster';
 import dgram from 'node:dgram';
@@ -141,39 +142,43 @@ export function routeListenCalls(getServer: GetServer): void {
   const seam = cluster as unknown as ClusterSeam;
   seam.isPrimary = false;
   seam.isMaster = false;
+  bindDatagramsHere();
   seam._getServer = (server, query, callback) => {
-    if (!isDatagram(query)) return getServer(server as net.Server, query, callback);
-    const handle = createDatagramHandle(query);
-    if (typeof handle === 'number') callback(handle, null);
-    else callback(0, handle as ListenHandle);
+    // Every UDP bind is exclusive (16) and never comes here; one that did is refused, not shared.
+    if (isDatagram(query)) return callback(UV_EINVAL, null);
+    getServer(server as net.Server, query, callback);
   };
 }
 
-type CreateSocketHandle = (address: string | null, port: number | null, addressType: string, fd: number, flags: number | null) => RawHandle | number;
+const UV_EINVAL = -22;
 
-/**
- * A UDP handle bound as `query` asks (16), or a negative errno. The deprecation warning is
- * held back: the app never called the deprecated function, and `--throw-deprecation` would
- * make the warning an exception.
- */
-function createDatagramHandle(query: DatagramQuery): RawHandle | number {
-  const create = (dgram as unknown as { _createSocketHandle: CreateSocketHandle })._createSocketHandle;
-  const warn = process.noDeprecation;
-  process.noDeprecation = true;
-  try {
-    return create(query.address, query.port, query.addressType, query.fd, query.flags);
-  } finally {
-    process.noDeprecation = warn;
-  }
+/** Makes every UDP bind() of this process exclusive (16): it binds here, never through the cluster. */
+function bindDatagramsHere(): void {
+  const prototype = dgram.Socket.prototype as unknown as { bind: (...args: unknown[]) => unknown; [BOUND_HERE]?: true };
+  if (prototype[BOUND_HERE]) return;
+  const bind = prototype.bind;
+  prototype.bind = function bindExclusively(this: dgram.Socket, ...args: unknown[]) {
+    return bind.apply(this, exclusively(args));
+  };
+  prototype[BOUND_HERE] = true;
 }
 
-/** Whether dgram can still make a UDP handle (16): an unbound one is made and closed. */
-export function canCreateDatagramHandles(): boolean {
-  if (typeof (dgram as unknown as { _createSocketHandle?: unknown })._createSocketHandle !== 'function') return false;
-  const handle = createDatagramHandle({ address: null, port: 0, addressType: 'udp4', fd: -1, flags: 0 });
-  if (typeof handle === 'number') return false;
-  handle.close();
-  return true;
+const BOUND_HERE = Symbol('clusterize.datagrams-bound-here');
+
+/**
+ * bind()'s arguments, as the options form with `exclusive: true`: `bind(port, address, cb)`,
+ * `bind(options, cb)` and `bind(cb)` alike. A handle passed as the first argument is left alone.
+ */
+export function exclusively(args: readonly unknown[]): unknown[] {
+  const last = args.at(-1);
+  const callback = typeof last === 'function' ? [last] : [];
+  const [first, address] = typeof last === 'function' ? args.slice(0, -1) : args;
+  if (first !== null && typeof first === 'object') {
+    if (typeof (first as { recvStart?: unknown }).recvStart === 'function') return [...args];
+    return [{ ...first, exclusive: true }, ...callback];
+  }
+  const port = first === undefined || first === null ? 0 : first;
+  return [{ port, ...(typeof address === 'string' ? { address } : {}), exclusive: true }, ...callback];
 }
 
 /**
