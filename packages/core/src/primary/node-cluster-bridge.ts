@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
 import type { EventEmitter } from 'node:events';
+import { signalChild } from '../supervision/signal-child.js';
 import type { NodeClusterWorker } from '../worker/node-cluster-view.js';
 
 type PrimaryModule = EventEmitter & {
@@ -52,12 +53,12 @@ export class NodeClusterBridge {
     worker.send = (message: unknown, ...rest: unknown[]) => (child.send as (...args: unknown[]) => boolean)(asSent(message), ...rest);
     worker.disconnect = function disconnect(this: NodeClusterWorker) {
       this.exitedAfterDisconnect = true;
-      child.kill('SIGTERM');
+      signalChild(child, 'SIGTERM');
       return this;
     };
     worker.destroy = function destroy(this: NodeClusterWorker, signal: NodeJS.Signals = 'SIGTERM') {
       this.exitedAfterDisconnect = true;
-      child.kill(signal);
+      signalChild(child, signal);
     };
     // A turn of its own for each message (microtasks run between immediates): child_process
     // emits every message of one read before any promise continuation, so a handler that
